@@ -1,0 +1,119 @@
+"""Argument dataclasses of each stage. No torch here: `--help` must stay fast.
+
+`TrainConfig` is saved as `chatclone.json` in every run folder, so a run describes itself and
+`chat`/`reply` know the model, tokenizer and format they are talking to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatclone.args import opt
+from chatclone.errors import ChatcloneError
+
+EMBEDDED = "embedded"
+SAMPLE_MIN_MESSAGES = 2  # the bundled sample's dialogues are 2-10 utterances long
+
+
+@dataclass
+class RunConfig:
+    run_name: str = opt("run1", "name of the run folder under --runs-dir", metavar="NAME")
+    runs_dir: str = opt("runs", "folder that holds the runs", metavar="DIR")
+
+    def __post_init__(self) -> None:
+        check_run_name(self.run_name)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.runs_dir) / self.run_name
+
+
+def check_run_name(name: str) -> None:
+    if not name or "/" in name or "\\" in name or ".." in name or name.startswith("."):
+        raise ChatcloneError(
+            f"invalid run name {name!r}: a run name is one folder name, without '/', '\\' or "
+            "'..' (e.g. --run-name run1)"
+        )
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    data: str = opt("", "chat export file or folder, or 'sample' for the bundled demo dialogues",
+                    metavar="PATH")
+    format: str | None = opt(None, "force an input format instead of detecting it", metavar="NAME")
+    model: str = opt(EMBEDDED, "base model: 'embedded' (SmolLM2-135M-Instruct, offline), a "
+                     "Hugging Face hub id such as gpt2, or a local save_pretrained folder",
+                     metavar="NAME_OR_PATH")
+    min_messages: int | None = opt(None, "keep conversations with at least this many messages "
+                                   f"(default 11, {SAMPLE_MIN_MESSAGES} for the bundled sample)")
+    two_senders_only: bool = opt(True, "keep only conversations between exactly two senders")
+    merge_consecutive: bool = opt(True, "merge consecutive messages of one sender into one turn")
+    persona: str | None = opt(None, "sender whose voice is learned (default: the export's owner, "
+                              "i.e. outgoing messages)", metavar="NAME")
+    block_size: int = opt(256, "longest training example in tokens; longer conversations are "
+                          "windowed at turn boundaries")
+    batch_size: int = opt(8, "examples per micro-batch (per process)")
+    grad_accum: int = opt(1, "micro-batches per optimizer step (gradient accumulation)",
+                          aliases=["--gradient-accumulation-steps"])
+    lr: float = opt(1e-4, "peak learning rate (AdamW)", aliases=["--learning-rate"])
+    weight_decay: float = opt(0.01, "AdamW weight decay (not applied to biases and norms)")
+    warmup_ratio: float = opt(0.1, "share of the optimizer steps spent warming up linearly")
+    max_grad_norm: float = opt(1.0, "gradient clipping norm")
+    epochs: float = opt(1.0, "passes over the data (ignored when --max-steps is set)")
+    max_steps: int | None = opt(None, "stop after this many optimizer steps")
+    save_every: int = opt(50, "write a checkpoint every N optimizer steps")
+    keep_checkpoints: int = opt(2, "how many recent checkpoints to keep")
+    seed: int = opt(42, "random seed (data order, initialisation of new embeddings, dropout)")
+    resume: bool = opt(False, "continue from the run's latest checkpoint")
+    device: str = opt("auto", "auto picks CUDA, then MPS, then CPU",
+                      choices=["auto", "cpu", "cuda", "mps"])
+    mixed_precision: str = opt("auto", "auto: bf16 autocast on CUDA, none elsewhere",
+                               choices=["auto", "no", "bf16", "fp16"])
+    cache: bool = opt(True, "reuse tokenised data cached by content hash and options")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.data:
+            raise ChatcloneError("no training data: pass --data EXPORT (or --data sample)")
+        for name in ("block_size", "batch_size", "grad_accum", "save_every"):
+            if getattr(self, name) < 1:
+                raise ChatcloneError(f"--{name.replace('_', '-')} must be at least 1")
+
+    @property
+    def effective_min_messages(self) -> int:
+        if self.min_messages is not None:
+            return self.min_messages
+        return SAMPLE_MIN_MESSAGES if self.data == "sample" or self.data.startswith("chatterbot:") else 11
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainConfig":
+        data = json.loads(path.read_text())
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class GenerateConfig:
+    temperature: float = opt(0.8, "sampling temperature; 0 means greedy")
+    top_k: int = opt(50, "sample among the k most likely tokens (0: no limit)")
+    top_p: float = opt(0.9, "nucleus sampling: smallest token set with this probability")
+    greedy: bool = opt(False, "always take the most likely token (deterministic)")
+    max_new_tokens: int = opt(80, "longest reply in tokens")
+    repetition_penalty: float = opt(1.0, "penalise tokens already in the context (1: off)")
+    seed: int | None = opt(None, "seed for reproducible sampling")
+    history_turns: int = opt(6, "turns of past conversation given to the model as context")
+    device: str = opt("auto", "auto picks CUDA, then MPS, then CPU",
+                      choices=["auto", "cpu", "cuda", "mps"])
+
+
+@dataclass
+class ChatConfig(RunConfig, GenerateConfig):
+    quiet: bool = opt(False, "print only the replies (no banner, no prompts)")
+    checkpoint: str | None = opt(None, "talk to this checkpoint of the run instead of the final "
+                                 "model", metavar="DIR")
