@@ -115,5 +115,5 @@ class GenerateConfig:
 @dataclass
 class ChatConfig(RunConfig, GenerateConfig):
     quiet: bool = opt(False, "print only the replies (no banner, no prompts)")
-    checkpoint: str | None = opt(None, "talk to this checkpoint of the run instead of the final "
-                                 "model", metavar="DIR")
+    opening: list[str] = opt(["Hi!", "Hey!"], "the short history the chat starts from: turns "
+                             "alternating between the other side and the persona", metavar="TEXT")

@@ -1,0 +1,103 @@
+"""Shared test assets: a tiny tokenizer and tiny random-init models, built here, never downloaded."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+CORPUS = [
+    "Hi", "Hey - how are you?", "I am fine, thanks. And you?", "Good morning!",
+    "What did you do today?", "I went to the park and read a book.", "Am I speaking to a bot?",
+    "No, I am a person.", "See you tomorrow", "Bye!", "Do you like pizza?", "Yes, a lot.",
+]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _torch_one_thread():
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    # Real user caches stay untouched; the embedded model conversion is shared per session.
+    monkeypatch.setenv("CHATCLONE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def make_tokenizer(path: Path):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(CORPUS * 5, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>")
+    fast.save_pretrained(path)
+    return fast
+
+
+def make_model_dir(path: Path, arch: str = "llama", dropout: float = 0.0) -> Path:
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = make_tokenizer(path)
+    torch.manual_seed(0)
+    if arch == "llama":
+        cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                          num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                          max_position_embeddings=512, attention_dropout=dropout,
+                          eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
+        model = LlamaForCausalLM(cfg)
+    else:
+        cfg = GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=512,
+                         resid_pdrop=dropout, embd_pdrop=dropout, attn_pdrop=dropout,
+                         eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id)
+        model = GPT2LMHeadModel(cfg)
+    model.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return make_model_dir(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tmp_path_factory) -> Path:
+    return make_model_dir(tmp_path_factory.mktemp("tiny-gpt2"), arch="gpt2", dropout=0.1)
+
+
+def chatistics_records(n_convs: int = 3, n_msgs: int = 12, start: float = 1.6e9) -> list[dict]:
+    records = []
+    for c in range(n_convs):
+        for m in range(n_msgs):
+            outgoing = m % 2 == 1
+            records.append({
+                "timestamp": start + c * 1e5 + m * 60, "conversationId": f"conv{c}",
+                "conversationWithName": f"Friend {c}", "senderName": "Me" if outgoing else f"Friend {c}",
+                "outgoing": outgoing, "text": f"{CORPUS[(m + c) % len(CORPUS)]} ({c}.{m})",
+                "language": "en", "platform": "telegram",
+            })
+    return records
+
+
+@pytest.fixture
+def chatistics_file(tmp_path) -> Path:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(chatistics_records()))
+    return path
