@@ -134,7 +134,7 @@ class SelectionStats:
 
 
 RULES = {
-    "senders": ("did not have exactly 2 senders", "--all-senders"),
+    "senders": ("did not have exactly 2 senders", "--no-two-senders-only"),
     "length": ("had too few messages", "--min-messages"),
     "persona": ("had no message by the persona", "--persona NAME"),
 }
