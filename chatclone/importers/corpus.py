@@ -50,15 +50,19 @@ class CorpusImporter:
             dialogues = data.get("conversations") or []
             report = ImportReport(path=f"{PACKAGE}:{language}/{file.name}", format=self.name)
             for d, dialogue in enumerate(dialogues):
+                if not isinstance(dialogue, list):  # a malformed entry (one string, no turns)
+                    report.read += 1
+                    report.skip("unparsable", d, str(dialogue))
+                    continue
                 messages = []
                 for u, utterance in enumerate(dialogue):
                     report.read += 1
-                    if not isinstance(utterance, str) or not utterance.strip():
+                    if not isinstance(utterance, (str, int, float)) or not str(utterance).strip():
                         report.skip("empty")
                         continue
                     persona = u % 2 == 1
                     messages.append(Message(
-                        sender="bot" if persona else "user", text=utterance, timestamp=float(u),
+                        sender="bot" if persona else "user", text=str(utterance), timestamp=float(u),
                         outgoing=persona, source=f"{report.path} dialogue {d} line {u}",
                     ))
                     report.imported += 1
