@@ -1,0 +1,82 @@
+import io
+
+import pytest
+
+from chatclone.chat import run_chat
+from chatclone.cli import main
+from chatclone.config import ChatConfig, TrainConfig
+from chatclone.dialogue import FORMAT, OTHER, PERSONA, Turn
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, tiny_model):
+    import json
+
+    from conftest import chatistics_records
+    from chatclone.train import train
+
+    root = tmp_path_factory.mktemp("chat")
+    data = root / "export.json"
+    data.write_text(json.dumps(chatistics_records()))
+    cfg = TrainConfig(data=str(data), model=str(tiny_model), runs_dir=str(root / "runs"),
+                      run_name="bot", max_steps=2, block_size=64, device="cpu", cache=False)
+    train(cfg)
+    return cfg
+
+
+def chat(run, script: str, **kw) -> str:
+    out = io.StringIO()
+    cfg = ChatConfig(run_name=run.run_name, runs_dir=run.runs_dir, greedy=True,
+                     max_new_tokens=12, device="cpu", **kw)
+    assert run_chat(cfg, io.StringIO(script), out) == 0
+    return out.getvalue()
+
+
+def test_scripted_transcript(run):
+    text = chat(run, "Am I speaking to a bot?\n\nWhat did you do today?\nh\n/quit\nnever read\n")
+    lines = text.splitlines()
+    assert lines[0].startswith("Chatting with run 'bot'.")
+    assert lines[1:3] == ["<speaker2> Hi!", "<speaker1> Hey!"]  # the seeded opening
+    assert lines[3] == "you> Am I speaking to a bot?"
+    assert lines[4].startswith("bot> ")
+    assert lines[5] == "you> What did you do today?"
+    replies = [lines[4][5:], lines[6][5:]]
+    # `h` prints the whole history in the speaker format, replies included
+    history = [Turn(OTHER, "Hi!"), Turn(PERSONA, "Hey!"), Turn(OTHER, "Am I speaking to a bot?"),
+               Turn(PERSONA, replies[0]), Turn(OTHER, "What did you do today?"), Turn(PERSONA, replies[1])]
+    assert "\n".join(lines[7:]) + "\n" == FORMAT.render(history)
+    assert "never read" not in text
+
+
+def test_quiet_mode_prints_only_replies(run):
+    text = chat(run, "Hello\nBye\n", quiet=True, opening=[])
+    assert len(text.splitlines()) == 2
+    assert "you>" not in text and "Chatting" not in text
+
+
+def test_reset_forgets_the_conversation(run):
+    text = chat(run, "Hello\n/reset\nh\n", opening=[])
+    assert text.endswith("(conversation reset)\n(no history yet)\n")
+
+
+def test_reply_command_is_deterministic_when_greedy(run, capsys):
+    args = ["reply", "--run-name", "bot", "--runs-dir", run.runs_dir, "--greedy",
+            "--max-new-tokens", "8", "--device", "cpu", "Am I speaking to a bot?"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert main(args) == 0
+    assert capsys.readouterr().out == first
+
+
+def test_chat_on_missing_run_lists_runs(run, capsys):
+    assert main(["chat", "--run-name", "nope", "--runs-dir", run.runs_dir]) == 1
+    assert capsys.readouterr().err == (
+        f"Error: no run named 'nope' in {run.runs_dir} (runs there: bot). Train one with: "
+        "chatclone train --data EXPORT --run-name nope\n"
+    )
+
+
+def test_chat_on_unfinished_run(run, capsys, tmp_path):
+    (tmp_path / "half").mkdir()
+    assert main(["chat", "--run-name", "half", "--runs-dir", str(tmp_path)]) == 1
+    assert "run 'half' has no final model yet" in capsys.readouterr().err

