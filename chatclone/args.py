@@ -53,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
             kw["choices"] = f.metadata["choices"]
         if is_list:
             kw["nargs"] = "*"
+            if f.metadata.get("repeatable"):  # `--me A --me B` collects both
+                kw["action"] = "extend"
         parser.add_argument(*names, type=tp, help=help_text, metavar=f.metadata.get("metavar"), **kw)
 
 

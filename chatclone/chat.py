@@ -1,12 +1,16 @@
 """Terminal chat with a trained run, and one-shot replies.
 
 Reads one message per line, so it works the same typed at a terminal or piped from a file
-(a scripted transcript). `h` (or `/history`) prints the conversation so far, `/reset` starts
-over, `/quit` (or end of input) leaves.
+(a scripted transcript). Lines starting with `/` are commands (see HELP): `/history` (or `h`),
+`/reset`, `/save FILE`, `/set NAME VALUE` for the sampling options, `/quit` (or end of input).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -14,7 +18,9 @@ from chatclone.config import ChatConfig
 from chatclone.dialogue import FORMAT, OTHER, PERSONA, Turn, clean_text
 from chatclone.errors import ChatcloneError
 
-HELP = "Commands: h or /history shows the conversation, /reset starts over, /quit leaves."
+HELP = ("Commands: /history (or h) shows the conversation, /reset starts over, /save FILE "
+        "writes the transcript, /set NAME VALUE changes a sampling option (e.g. /set "
+        "temperature 0.7; /set alone lists them), /quit leaves.")
 
 
 def find_run(cfg: ChatConfig) -> Path:
@@ -27,7 +33,9 @@ def find_run(cfg: ChatConfig) -> Path:
             f"no run named {cfg.run_name!r} in {root} ({listing}). Train one with: "
             f"chatclone train --data EXPORT --run-name {cfg.run_name}"
         )
-    if not (run_dir / "config.json").is_file():
+    from chatclone.models import is_model_dir
+
+    if not is_model_dir(run_dir):
         raise ChatcloneError(
             f"run {cfg.run_name!r} has no final model yet (training did not finish). Finish it "
             f"with: chatclone train --run-name {cfg.run_name} --resume (and the same options)"
@@ -68,11 +76,11 @@ def reply_once(cfg: ChatConfig, message: str) -> str:
 
 def run_chat(cfg: ChatConfig, stdin: TextIO, out: TextIO, engine=None) -> int:
     engine = engine or load_engine(cfg)
-    history = opening_turns(cfg.opening)
+    session = Session(cfg, opening_turns(cfg.opening))
     interactive = stdin.isatty() and not cfg.quiet
     if not cfg.quiet:
         out.write(f"Chatting with run {cfg.run_name!r}. {HELP}\n")
-        print_history(history, out)
+        print_history(session.history, out)
     while True:
         if interactive:
             out.write("you> ")
@@ -85,28 +93,28 @@ def run_chat(cfg: ChatConfig, stdin: TextIO, out: TextIO, engine=None) -> int:
             continue
         if message in ("/quit", "/exit", "q"):
             break
-        if message in ("h", "/history"):
-            print_history(history, out)
-            continue
-        if message == "/reset":
-            history = opening_turns(cfg.opening)
-            if not cfg.quiet:
-                out.write("(conversation reset)\n")
+        if message in ("h", "/help") or message.startswith("/"):
+            try:
+                session.command(message, out)
+            except ChatcloneError as e:
+                out.write(f"Error: {e}\n")
+            out.flush()
             continue
         text = clean_text(message)
         if not text:
             continue
         if not interactive and not cfg.quiet:
             out.write(f"you> {text}\n")
-        history.append(Turn(OTHER, text))
+        session.history.append(Turn(OTHER, text))
         if not cfg.quiet:
             out.write("bot> ")
-        reply = engine.generate(history, cfg, on_text=None if cfg.quiet else _writer(out))
+        reply = engine.generate(session.history, session.cfg,
+                                on_text=None if cfg.quiet else _writer(out))
         if cfg.quiet:
             out.write(reply.text)
         out.write("\n")
         out.flush()
-        history.append(Turn(PERSONA, reply.text))
+        session.history.append(Turn(PERSONA, reply.text))
     return 0
 
 
@@ -115,3 +123,75 @@ def _writer(out: TextIO):
         out.write(piece)
         out.flush()
     return write
+
+
+# Options `/set` may change during a chat (the rest of ChatConfig is fixed at start).
+SETTABLE = ("temperature", "top_k", "top_p", "greedy", "max_new_tokens", "min_new_tokens",
+            "repetition_penalty", "no_repeat_ngram_size", "seed", "history_turns",
+            "history_tokens")
+
+
+@dataclass
+class Session:
+    cfg: ChatConfig
+    history: list[Turn]
+
+    def command(self, line: str, out: TextIO) -> None:
+        name, _, arg = line.partition(" ")
+        arg = arg.strip()
+        if name in ("h", "/history"):
+            print_history(self.history, out)
+        elif name == "/help":
+            out.write(HELP + "\n")
+        elif name == "/reset":
+            self.history = opening_turns(self.cfg.opening)
+            if not self.cfg.quiet:
+                out.write("(conversation reset)\n")
+        elif name == "/save":
+            out.write(self.save(arg) + "\n")
+        elif name == "/set":
+            out.write(self.set(arg) + "\n")
+        else:
+            raise ChatcloneError(f"unknown command {name!r}. {HELP}")
+
+    def save(self, arg: str) -> str:
+        if not arg:
+            raise ChatcloneError("/save needs a file name, e.g. /save chat.txt")
+        path = Path(arg).expanduser()
+        try:
+            path.write_text(FORMAT.render(self.history), encoding="utf-8")
+        except OSError as e:
+            raise ChatcloneError(f"could not write {path}: {e.strerror}; pick another file") from None
+        return f"(saved {len(self.history)} turns to {path})"
+
+    def set(self, arg: str) -> str:
+        if not arg:
+            return "  ".join(f"{k}={getattr(self.cfg, k)}" for k in SETTABLE)
+        name, _, raw = arg.partition(" ")
+        name = name.replace("-", "_")
+        if name not in SETTABLE or not raw.strip():
+            raise ChatcloneError(f"usage: /set NAME VALUE, NAME one of {', '.join(SETTABLE)}")
+        field_type = typing.get_type_hints(ChatConfig)[name]
+        self.cfg = dataclasses.replace(self.cfg, **{name: parse_value(name, raw.strip(), field_type)})
+        return f"({name} = {getattr(self.cfg, name)})"
+
+
+def parse_value(name: str, raw: str, field_type) -> object:
+    """`raw` as the option's type: bools accept on/off, optional numbers accept 'none'."""
+    optional = typing.get_origin(field_type) in (typing.Union, types.UnionType)
+    if optional:
+        if raw.lower() in ("none", "off"):
+            return None
+        field_type = next(a for a in typing.get_args(field_type) if a is not type(None))
+    if field_type is bool:
+        if raw.lower() in ("on", "true", "yes", "1"):
+            return True
+        if raw.lower() in ("off", "false", "no", "0"):
+            return False
+    else:
+        try:
+            return field_type(raw)
+        except ValueError:
+            pass
+    kind = {bool: "on or off", int: "a whole number", float: "a number"}[field_type]
+    raise ChatcloneError(f"{name} must be {kind}{' or none' if optional else ''}, not {raw!r}")

@@ -65,6 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
 # Later stages add themselves here: each is `register(command)` in its own module.
 EXTRA_COMMANDS: list[Callable] = []
 
+from chatclone.export import register as _register_export  # noqa: E402
+
+EXTRA_COMMANDS.append(_register_export)
+
+from chatclone.evaluate import register as _register_eval  # noqa: E402
+from chatclone.html_report import register as _register_report  # noqa: E402
+
+EXTRA_COMMANDS += [_register_eval, _register_report]
+
+from chatclone.cli_import import register as _register_import  # noqa: E402
+
+EXTRA_COMMANDS.append(_register_import)
+
+from chatclone.serve import register as _register_serve  # noqa: E402
+
+EXTRA_COMMANDS.append(_register_serve)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()

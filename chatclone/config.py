@@ -13,6 +13,7 @@ from pathlib import Path
 
 from chatclone.args import opt
 from chatclone.errors import ChatcloneError
+from chatclone.input_options import InputOptions
 
 EMBEDDED = "embedded"
 SAMPLE_MIN_MESSAGES = 2  # the bundled sample's dialogues are 2-10 utterances long
@@ -40,7 +41,7 @@ def check_run_name(name: str) -> None:
 
 
 @dataclass
-class TrainConfig(RunConfig):
+class TrainConfig(RunConfig, InputOptions):
     data: str = opt("", "chat export file or folder, or 'sample' for the bundled demo dialogues",
                     metavar="PATH")
     format: str | None = opt(None, "force an input format instead of detecting it", metavar="NAME")
@@ -73,12 +74,35 @@ class TrainConfig(RunConfig):
     mixed_precision: str = opt("auto", "auto: bf16 autocast on CUDA, none elsewhere",
                                choices=["auto", "no", "bf16", "fp16"])
     cache: bool = opt(True, "reuse tokenised data cached by content hash and options")
+    # Validation, objective, LoRA and logging (see docs/evaluation.md).
+    val_fraction: float = opt(0.1, "share of conversations held out for validation (whole "
+                              "conversations, chosen by --seed; 0: none)")
+    val_every: int = opt(50, "compute the validation loss every N optimizer steps (and at the end)")
+    early_stopping: int = opt(0, "stop after this many validations without a new best (0: off)")
+    final_model: str = opt("best", "which weights the run folder keeps: the lowest validation loss "
+                           "or the last step", choices=["best", "last"])
+    train_on: str = opt("persona", "whose turns carry the loss: only the persona's replies, or "
+                        "every turn (the original behaviour)", choices=["persona", "all"])
+    lora: bool = opt(False, "train a LoRA adapter (peft) instead of all weights")
+    lora_r: int = opt(8, "LoRA rank")
+    lora_alpha: int = opt(16, "LoRA scaling numerator (scale = alpha / r)")
+    lora_dropout: float = opt(0.05, "dropout on the LoRA branch")
+    lora_target: list[str] = opt([], "module names to adapt (default: chosen per architecture)",
+                                 metavar="NAME")
+    merge_lora: bool = opt(False, "save the final model with the adapter merged into full weights")
+    tensorboard: bool = opt(True, "write TensorBoard event files into <run>/tensorboard")
+    report: bool = opt(True, "at the end, evaluate against the base model and write report.html")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.data:
             raise ChatcloneError("no training data: pass --data EXPORT (or --data sample)")
         for name in ("block_size", "batch_size", "grad_accum", "save_every"):
+            if getattr(self, name) < 1:
+                raise ChatcloneError(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0 <= self.val_fraction < 1:
+            raise ChatcloneError(f"--val-fraction must be at least 0 and below 1 (got {self.val_fraction})")
+        for name in ("val_every", "lora_r"):
             if getattr(self, name) < 1:
                 raise ChatcloneError(f"--{name.replace('_', '-')} must be at least 1")
 
@@ -110,6 +134,35 @@ class GenerateConfig:
     history_turns: int = opt(6, "turns of past conversation given to the model as context")
     device: str = opt("auto", "auto picks CUDA, then MPS, then CPU",
                       choices=["auto", "cpu", "cuda", "mps"])
+    min_new_tokens: int = opt(0, "shortest reply in tokens (the turn cannot end before)")
+    no_repeat_ngram_size: int = opt(0, "never repeat a sequence of this many tokens (0: off)")
+    history_tokens: int | None = opt(None, "most tokens of past conversation given as context; "
+                                     "the oldest turns are dropped first (default: what fits "
+                                     "the model)")
+    stop: list[str] = opt([], "extra texts that end the reply", metavar="TEXT")
+
+    def __post_init__(self) -> None:
+        check_generate(self)
+
+
+def check_generate(cfg: "GenerateConfig") -> None:
+    """Raise a ChatcloneError naming the option if a sampling setting is out of range."""
+    rules = [
+        ("temperature", cfg.temperature >= 0, "at least 0"),
+        ("top_k", cfg.top_k >= 0, "at least 0"),
+        ("top_p", 0 < cfg.top_p <= 1, "above 0 and at most 1"),
+        ("max_new_tokens", cfg.max_new_tokens >= 1, "at least 1"),
+        ("min_new_tokens", 0 <= cfg.min_new_tokens <= cfg.max_new_tokens,
+         "between 0 and --max-new-tokens"),
+        ("repetition_penalty", cfg.repetition_penalty > 0, "above 0"),
+        ("no_repeat_ngram_size", cfg.no_repeat_ngram_size >= 0, "at least 0"),
+        ("history_turns", cfg.history_turns >= 0, "at least 0"),
+        ("history_tokens", cfg.history_tokens is None or cfg.history_tokens >= 1, "at least 1"),
+    ]
+    for name, ok, want in rules:
+        if not ok:
+            raise ChatcloneError(f"--{name.replace('_', '-')} must be {want} "
+                                 f"(got {getattr(cfg, name)})")
 
 
 @dataclass
@@ -117,3 +170,7 @@ class ChatConfig(RunConfig, GenerateConfig):
     quiet: bool = opt(False, "print only the replies (no banner, no prompts)")
     opening: list[str] = opt(["Hi!", "Hey!"], "the short history the chat starts from: turns "
                              "alternating between the other side and the persona", metavar="TEXT")
+
+    def __post_init__(self) -> None:
+        RunConfig.__post_init__(self)  # RunConfig does not chain to GenerateConfig
+        check_generate(self)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chatclone.errors import ChatcloneError
 from chatclone.records import Conversation
+from chatclone.sessions import split_sessions
 
 PERSONA, OTHER = 1, 2
 
@@ -32,6 +33,11 @@ class Turn:
 class Dialogue:
     id: str
     turns: tuple[Turn, ...]
+    conversation: str = ""  # the conversation this session came from (validation splits by it)
+
+    @property
+    def conversation_id(self) -> str:
+        return self.conversation or self.id
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,12 @@ _WHITESPACE = re.compile(r"\s+")
 def clean_text(text: str, fmt: SpeakerFormat = FORMAT) -> str:
     """One line of plain text: control characters removed, whitespace runs collapsed, and no
     speaker tag (a message quoting `<speaker1>` must not be able to fake a turn)."""
+    if text.isprintable():
+        # Fast path, same result: printable text has no Cc/Cf and no whitespace but ' '.
+        for tag in fmt.tags:
+            if tag in text:
+                text = text.replace(tag, "")
+        return (_WHITESPACE.sub(" ", text) if "  " in text else text).strip()
     text = "".join(
         " " if ch in "\n\r\t\v\f" else ch
         for ch in text
@@ -115,6 +127,9 @@ class SelectionOptions:
     merge_consecutive: bool = True  # merge consecutive messages of one sender into one turn
     merge_separator: str = " | "  # shown between merged messages, so they stay distinguishable
     persona: str | None = None  # sender name of the persona; default: the `outgoing` sender
+    # A pause longer than this starts a new dialogue (0: never). The rules above judge the
+    # whole conversation; its sessions are then all kept.
+    session_gap_hours: float = 0.0
 
 
 @dataclass
@@ -162,6 +177,11 @@ def to_dialogue(conv: Conversation, opts: SelectionOptions, stats: SelectionStat
     return Dialogue(conv.id, tuple(turns))
 
 
+def _by_time(conv: Conversation) -> Conversation:
+    key = lambda m: m.timestamp if m.timestamp is not None else 0.0  # noqa: E731 (stable sort)
+    return replace(conv, messages=tuple(sorted(conv.messages, key=key)))
+
+
 def select_dialogues(
     conversations: list[Conversation], opts: SelectionOptions = SelectionOptions()
 ) -> tuple[list[Dialogue], SelectionStats]:
@@ -177,10 +197,11 @@ def select_dialogues(
         elif not any(_is_persona(m, opts.persona) for m in conv.messages):
             stats.removed["persona"] += 1
         else:
-            dialogue = to_dialogue(conv, opts, stats)
-            if dialogue.turns:
-                dialogues.append(dialogue)
-                stats.turns += len(dialogue.turns)
+            for session in split_sessions(_by_time(conv), opts.session_gap_hours):
+                dialogue = to_dialogue(session, opts, stats)
+                if dialogue.turns:
+                    dialogues.append(replace(dialogue, conversation=conv.id))
+                    stats.turns += len(dialogue.turns)
     stats.kept = len(dialogues)
     if not dialogues:
         raise ChatcloneError(no_dialogue_message(stats, opts))

@@ -1,13 +1,16 @@
 """The reply engine: KV-cached sampling that stops at the end of the persona's turn.
 
-Shared by `chat`, `reply` (and the server): the prompt comes from `SpeakerFormat`, tokens are
-sampled one at a time reusing the model's key/value cache, and generation ends at EOS, at a
-speaker tag (as a special token, or as text if it arrives split over several tokens) or at the
-newline that closes a turn, instead of always running to `max_new_tokens`.
+Shared by `chat`, `reply` and `serve`. The prompt comes from `SpeakerFormat`; tokens are
+sampled one at a time reusing the model's key/value cache; generation ends at EOS, at a
+speaker tag (as a special token, or as text split over several tokens), at the newline that
+closes a turn or at a caller's stop text. Streamed text never shows the start of a tag: any
+suffix that could still become an end marker is held back until it is decided.
 """
 
 from __future__ import annotations
 
+import inspect
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -15,14 +18,23 @@ from typing import Callable
 from chatclone.config import GenerateConfig
 from chatclone.dialogue import FORMAT, SpeakerFormat, Turn
 
+TURN_END = "\n"  # a turn is one line, so a newline ends the reply too
+
 
 @dataclass
 class Reply:
     text: str
-    tokens: int  # tokens generated
-    ended: bool  # True if the turn ended by itself (not cut by max_new_tokens)
+    tokens: int  # tokens generated (the stop token not counted)
+    ended: bool  # True if the turn ended by itself (not cut by max_new_tokens or a cancel)
     seconds: float
     first_token_seconds: float
+    cancelled: bool = False
+    prompt_tokens: int = 0
+
+    @property
+    def finish_reason(self) -> str:
+        """OpenAI's vocabulary: 'stop' for a natural end, 'length' when cut short."""
+        return "stop" if self.ended else "length"
 
 
 def pick_device(name: str = "auto"):
@@ -37,35 +49,85 @@ def pick_device(name: str = "auto"):
     return torch.device("cpu")
 
 
+def end_of_reply(text: str, markers: list[str]) -> int | None:
+    """Index where the first end marker starts in `text`, or None."""
+    found = [i for i in (text.find(m) for m in markers if m) if i >= 0]
+    return min(found) if found else None
+
+
+def settled(text: str, markers: list[str]) -> str:
+    """The prefix of `text` that can no longer change: a suffix that could be the start of a
+    marker is held back, and so is trailing whitespace (the final reply is stripped) and an
+    incomplete UTF-8 character (decoded as U+FFFD until its last byte arrives)."""
+    longest = max((len(m) for m in markers), default=1)
+    for k in range(min(len(text), longest - 1), 0, -1):
+        if any(m.startswith(text[-k:]) for m in markers):
+            text = text[:-k]
+            break
+    return text.rstrip().rstrip("\ufffd")
+
+
 class ReplyEngine:
     def __init__(self, model, tokenizer, fmt: SpeakerFormat = FORMAT):
         model.eval()
         self.model, self.tokenizer, self.fmt = model, tokenizer, fmt
-        self.stop_ids = {tokenizer.convert_tokens_to_ids(t) for t in fmt.tags}
+        self.tag_ids = [i for i in (self._single_token(t) for t in fmt.tags) if i is not None]
+        self.stop_ids = set(self.tag_ids)
         if tokenizer.eos_token_id is not None:
             self.stop_ids.add(tokenizer.eos_token_id)
         self.max_positions = getattr(model.config, "max_position_embeddings", None) or getattr(
             model.config, "n_positions", 1024)
+        # Only the last position's logits are needed: skips a (prompt x vocab) matmul.
+        params = inspect.signature(model.forward).parameters
+        self._forward_kw = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+        self._newline_ids: list[int] | None = None
+        self._lock = threading.Lock()  # the tokenizer is shared by concurrent generations
+
+    def _single_token(self, text: str) -> int | None:
+        """The id of `text` if the vocabulary has it as one token (trained runs do)."""
+        tid = self.tokenizer.convert_tokens_to_ids(text)
+        if tid is None or tid == self.tokenizer.unk_token_id:
+            return None
+        return tid
+
+    def encode(self, turns: list[Turn]) -> list[int]:
+        with self._lock:
+            if len(self.tag_ids) == len(self.fmt.tags):
+                return self.fmt.encode_prompt(self.tokenizer, turns)
+            # Tags that are not single tokens are plain text to this tokenizer.
+            return self.tokenizer(self.fmt.prompt(turns), add_special_tokens=False)["input_ids"]
 
     def prompt_ids(self, history: list[Turn], cfg: GenerateConfig) -> list[int]:
-        """The prompt for the last `history_turns` turns, dropping the oldest that do not fit."""
+        """The prompt for the last `history_turns` turns within `history_tokens`; the oldest
+        turns are dropped first, and only the newest turn is ever cut (from its start)."""
         turns = list(history[-cfg.history_turns:]) if cfg.history_turns > 0 else []
         budget = self.max_positions - cfg.max_new_tokens
+        if cfg.history_tokens is not None:
+            budget = min(budget, cfg.history_tokens + 1)  # + the persona tag that opens the reply
         while True:
-            ids = self.fmt.encode_prompt(self.tokenizer, turns)
+            ids = self.encode(turns)
             if len(ids) <= budget or len(turns) <= 1:
                 return ids[-budget:]
             turns = turns[1:]
 
+    def markers(self, cfg: GenerateConfig) -> list[str]:
+        return [*self.fmt.tags, TURN_END, *(s for s in cfg.stop if s)]
+
+    @staticmethod
+    def greedy(cfg: GenerateConfig) -> bool:
+        return cfg.greedy or cfg.temperature <= 0
+
     def _processors(self, cfg: GenerateConfig):
         from transformers import (
-            LogitsProcessorList, RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
-            TopKLogitsWarper, TopPLogitsWarper,
+            LogitsProcessorList, NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor,
+            TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
         )
 
         procs = LogitsProcessorList()
         if cfg.repetition_penalty != 1.0:
             procs.append(RepetitionPenaltyLogitsProcessor(cfg.repetition_penalty))
+        if cfg.no_repeat_ngram_size > 0:
+            procs.append(NoRepeatNGramLogitsProcessor(cfg.no_repeat_ngram_size))
         if not self.greedy(cfg):
             procs.append(TemperatureLogitsWarper(cfg.temperature))
             if cfg.top_k > 0:
@@ -74,55 +136,80 @@ class ReplyEngine:
                 procs.append(TopPLogitsWarper(cfg.top_p))
         return procs
 
-    @staticmethod
-    def greedy(cfg: GenerateConfig) -> bool:
-        return cfg.greedy or cfg.temperature <= 0
+    def newline_ids(self) -> list[int]:
+        """Tokens whose text holds a newline: banned, like the stop tokens, below the minimum
+        length (computed once, on first use: it decodes the whole vocabulary)."""
+        if self._newline_ids is None:
+            with self._lock:
+                vocab = range(len(self.tokenizer))
+                self._newline_ids = [i for i in vocab if TURN_END in self.tokenizer.decode([i])]
+        return self._newline_ids
 
-    def generate(self, history: list[Turn], cfg: GenerateConfig,
-                 on_text: Callable[[str], None] | None = None) -> Reply:
-        """The persona's next turn after `history`; `on_text` receives the reply as it grows."""
+    def tokens(self, prompt: list[int], cfg: GenerateConfig,
+               cancel: threading.Event | None = None):
+        """Yield sampled token ids until a stop token, max_new_tokens or `cancel`."""
         import torch
 
         device = self.model.device
-        started = time.perf_counter()
-        prompt = self.prompt_ids(history, cfg)
         generator = None
         if cfg.seed is not None:
             generator = torch.Generator(device=device).manual_seed(cfg.seed)
-        procs = self._processors(cfg)
-        all_ids = torch.tensor([prompt], device=device)
-        step_input = all_ids
-        past = None
-        new: list[int] = []
-        shown = ""
-        ended = False
-        first = 0.0
+        procs, greedy = self._processors(cfg), self.greedy(cfg)
+        banned = list(self.stop_ids) + (self.newline_ids() if cfg.min_new_tokens else [])
+        ids = torch.tensor([prompt], device=device)
+        step, past = ids, None
         with torch.inference_mode():
-            for _ in range(cfg.max_new_tokens):
-                out = self.model(input_ids=step_input, past_key_values=past, use_cache=True)
+            for n in range(cfg.max_new_tokens):
+                if cancel is not None and cancel.is_set():
+                    return
+                out = self.model(input_ids=step, past_key_values=past, use_cache=True,
+                                 **self._forward_kw)
                 past = out.past_key_values
-                scores = procs(all_ids, out.logits[:, -1, :].float())
-                if self.greedy(cfg):
+                scores = out.logits[:, -1, :].float()
+                if n < cfg.min_new_tokens:
+                    scores[:, banned] = -float("inf")
+                scores = procs(ids, scores)
+                if greedy:
                     token = int(scores.argmax(-1))
                 else:
                     probs = torch.softmax(scores, dim=-1)
                     token = int(torch.multinomial(probs, 1, generator=generator))
-                if not first:
-                    first = time.perf_counter() - started
                 if token in self.stop_ids:
-                    ended = True
-                    break
-                new.append(token)
-                text = self.tokenizer.decode(new, skip_special_tokens=True)
-                reply, ended = self.fmt.cut_reply(text.lstrip())
-                if on_text and len(reply) > len(shown) and not ended:
-                    on_text(reply[len(shown):])
-                    shown = reply
-                if ended:
-                    break
-                step_input = torch.tensor([[token]], device=device)
-                all_ids = torch.cat([all_ids, step_input], dim=1)
-        text, _ = self.fmt.cut_reply(self.tokenizer.decode(new, skip_special_tokens=True))
+                    return
+                yield token
+                step = torch.tensor([[token]], device=device)
+                ids = torch.cat([ids, step], dim=1)
+
+    def generate(self, history: list[Turn], cfg: GenerateConfig,
+                 on_text: Callable[[str], None] | None = None,
+                 cancel: threading.Event | None = None) -> Reply:
+        """The persona's next turn after `history`. `on_text` receives the reply as it grows;
+        the pieces add up exactly to `Reply.text`. Setting `cancel` stops at the next token."""
+        started = time.perf_counter()
+        markers = self.markers(cfg)
+        new: list[int] = []
+        shown, first, ended = "", 0.0, False
+        text = ""
+        prompt = self.prompt_ids(history, cfg)
+        stream = self.tokens(prompt, cfg, cancel)
+        for token in stream:
+            first = first or time.perf_counter() - started
+            new.append(token)
+            text = self.tokenizer.decode(new, skip_special_tokens=True).lstrip()
+            cut = end_of_reply(text, markers)
+            if cut is not None:
+                text, ended = text[:cut], True
+                break
+            visible = settled(text, markers)
+            if on_text and len(visible) > len(shown) and visible.startswith(shown):
+                on_text(visible[len(shown):])
+                shown = visible
+        else:  # the token stream ended by itself: a stop token, the length limit or a cancel
+            ended = len(new) < cfg.max_new_tokens and not (cancel and cancel.is_set())
+        stream.close()
+        text = text.strip()
         if on_text and len(text) > len(shown):
             on_text(text[len(shown):])
-        return Reply(text, len(new), ended, time.perf_counter() - started, first)
+        first = first or time.perf_counter() - started
+        return Reply(text, len(new), ended, time.perf_counter() - started, first,
+                     cancelled=bool(cancel and cancel.is_set()), prompt_tokens=len(prompt))

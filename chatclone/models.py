@@ -124,10 +124,24 @@ def load_base(name: str, fmt: SpeakerFormat = FORMAT):
     return model, tokenizer
 
 
+def is_model_dir(path: Path) -> bool:
+    """A folder with full weights (`config.json`) or a LoRA adapter (`adapter_config.json`)."""
+    return (path / "config.json").is_file() or (path / "adapter_config.json").is_file()
+
+
 def load_trained(model_dir: Path, dtype=None):
-    """A finished run (or any folder written by `save_pretrained` with its tokenizer)."""
+    """A finished run (or any folder written by `save_pretrained` with its tokenizer).
+
+    A LoRA run holds only an adapter: its base model is loaded (with the speaker tokens, as
+    for training) and the adapter merged into it, so callers always get a plain model."""
     from transformers import AutoModelForCausalLM
 
+    from chatclone import lora
+
     tokenizer = load_tokenizer(str(model_dir))
+    if lora.is_adapter_dir(Path(model_dir)):
+        base, _ = load_base(lora.adapter_base(Path(model_dir)))
+        model = lora.load_adapter(base, Path(model_dir))
+        return (model.to(dtype) if dtype is not None else model), tokenizer
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype)
     return model, tokenizer

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from chatclone.errors import ChatcloneError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million messages fit in far less memory
 class Message:
     sender: str
     text: str
@@ -37,6 +37,7 @@ class Conversation:
     title: str = ""  # e.g. the other person's name
     platform: str = ""
     participants: tuple[str, ...] = field(default=())
+    redacted: bool = False  # PII already replaced (e.g. read back from `chatclone import -o`)
 
     def __post_init__(self) -> None:
         if not self.participants:

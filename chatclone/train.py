@@ -4,15 +4,19 @@ The loop is written out (nanoGPT-style) so every step is visible: micro-batches 
 length, token-weighted gradient accumulation (the loss of a step is the mean over all its
 label tokens, exactly as if it were one big batch), clipping, AdamW, linear warm-up/decay,
 atomic checkpoints, and a resume that restores model, optimizer, scheduler, RNG and the
-position in the data.
+position in the data. Whole conversations are held out for a validation loss every
+`--val-every` steps; the weights with the lowest one are kept (`best.json` says which step).
+With `--train-on persona` (the default) only the persona's turns carry a loss; with `--lora`
+only an adapter is trained.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from contextlib import nullcontext
+import shutil
 import time
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -22,23 +26,21 @@ from chatclone.config import TrainConfig
 from chatclone.dataset import (
     Example, collate, length_grouped_batches, load_examples, step_groups, steps_per_epoch,
 )
-from chatclone.dialogue import FORMAT, Dialogue, SelectionOptions, select_dialogues
+from chatclone.dialogue import FORMAT, Dialogue
 from chatclone.errors import ChatcloneError
-from chatclone.importers import load_data
+from chatclone.trainlog import RunLog
+from chatclone.validation import (
+    BEST_DIR, BEST_FILE, BestTracker, restore_best, save_best, split_dialogues, validation_loss,
+)
 
 CONFIG_FILE = "chatclone.json"
 
 
 def load_dialogues(cfg: TrainConfig) -> tuple[list[Dialogue], dict]:
-    result = load_data(cfg.data, cfg.format)
-    opts = SelectionOptions(
-        min_messages=cfg.effective_min_messages, two_senders_only=cfg.two_senders_only,
-        merge_consecutive=cfg.merge_consecutive, persona=cfg.persona,
-    )
-    dialogues, stats = select_dialogues(result.conversations, opts)
-    skipped = sum(sum(r.skipped.values()) for r in result.reports)
-    return dialogues, {"messages_read": sum(r.read for r in result.reports),
-                       "messages_skipped_on_import": skipped, **stats.to_dict()}
+    """Import, filter, decide who is who, redact, split into sessions, select (prepare.py)."""
+    from chatclone.prepare import prepare_dialogues
+
+    return prepare_dialogues(cfg)
 
 
 def make_accelerator(cfg: TrainConfig):
@@ -51,7 +53,11 @@ def make_accelerator(cfg: TrainConfig):
     if precision == "auto":
         gpu = torch.cuda.is_available() and cfg.device in ("auto", "cuda")
         precision = "bf16" if gpu and torch.cuda.is_bf16_supported() else "no"
-    return Accelerator(cpu=cfg.device == "cpu", mixed_precision=precision)
+    # accelerate treats torchrun/`accelerate launch` processes as a CPU (gloo) group only when
+    # told `cpu=True`; without it, a machine with no GPU runs N independent single-process jobs.
+    mps = getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available() and not mps)
+    return Accelerator(cpu=cpu, mixed_precision=precision)
 
 
 def param_groups(model, weight_decay: float) -> list[dict]:
@@ -86,13 +92,33 @@ def check_run_dir(cfg: TrainConfig, accelerator) -> Path | None:
     checkpoint.check_complete(latest)
     if saved.exists():
         old = TrainConfig.load(saved)
-        for name in ("data", "model", "block_size", "batch_size", "grad_accum", "seed"):
+        for name in ("data", "model", "block_size", "batch_size", "grad_accum", "seed",
+                     "val_fraction", "train_on", "lora"):
             if getattr(old, name) != getattr(cfg, name):
                 raise ChatcloneError(
                     f"run {cfg.run_name!r} was trained with --{name.replace('_', '-')} "
                     f"{getattr(old, name)}; resume with the same value (got {getattr(cfg, name)})"
                 )
     return latest
+
+
+def prepare_data(cfg: TrainConfig, tokenizer):
+    """Training and validation examples, and what `dataset.json` records about them."""
+    from chatclone.models import cache_dir
+
+    dialogues, selection = load_dialogues(cfg)
+    train_dialogues, val_dialogues = split_dialogues(dialogues, cfg.val_fraction, cfg.seed)
+    cache = cache_dir() / "datasets" if cfg.cache else None
+    examples, dstats, data_key = load_examples(train_dialogues, tokenizer, FORMAT,
+                                               cfg.block_size, cache)
+    val_examples, vstats, _ = load_examples(val_dialogues, tokenizer, FORMAT, cfg.block_size,
+                                            cache) if val_dialogues else ([], None, "")
+    info = {"selection": selection, "tokens": asdict(dstats),
+            "validation_tokens": asdict(vstats) if vstats else None,
+            "split": {"train": len(train_dialogues), "validation": len(val_dialogues),
+                      "fraction": cfg.val_fraction, "seed": cfg.seed,
+                      "validation_ids": [d.id for d in val_dialogues]}}
+    return examples, val_examples, data_key, info
 
 
 def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Path:
@@ -103,7 +129,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
-    from chatclone.models import cache_dir, load_base
+    from chatclone.models import load_base
     from chatclone.quiet import quiet_libraries
 
     quiet_libraries()
@@ -112,12 +138,14 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     resume_from = check_run_dir(cfg, accelerator)
     run_dir = cfg.run_dir
     set_seed(cfg.seed)
-    dialogues, selection = load_dialogues(cfg)
     model, tokenizer = load_base(cfg.model, FORMAT)
-    examples, dstats, data_key = load_examples(
-        dialogues, tokenizer, FORMAT, cfg.block_size,
-        cache_dir() / "datasets" if cfg.cache else None,
-    )
+    examples, val_examples, data_key, info = prepare_data(cfg, tokenizer)
+    if cfg.lora:
+        from chatclone import lora
+
+        model = lora.wrap(model, tokenizer, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout,
+                          cfg.lora_target or None)
+    persona_only = cfg.train_on == "persona"
     world, rank = accelerator.num_processes, accelerator.process_index
     per_step = cfg.grad_accum * world
     epoch_steps = steps_per_epoch(len(examples), cfg.batch_size, per_step)
@@ -137,28 +165,26 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
                                  "resume with the same data, or train a new run")
         accelerator.load_state(str(resume_from))
         state.update(saved)
+    best = BestTracker(state, cfg.early_stopping)
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         cfg.save(run_dir / CONFIG_FILE)
-        (run_dir / "dataset.json").write_text(json.dumps(
-            {"selection": selection, "tokens": asdict(dstats)}, indent=2) + "\n")
-        accelerator.print(
-            f"{len(dialogues)} dialogues -> {dstats.examples} examples, {dstats.tokens} tokens; "
-            f"{total_steps} steps of {cfg.batch_size} x {cfg.grad_accum} accumulation x {world} "
-            f"process(es) = {cfg.batch_size * per_step} examples per step on {accelerator.device}"
-        )
+        (run_dir / "dataset.json").write_text(json.dumps(info, indent=2) + "\n")
+        accelerator.print(describe(cfg, info, total_steps, world, accelerator.device, model))
 
     lengths = [len(e.input_ids) for e in examples]
     model.train()
     bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step",
                disable=not accelerator.is_local_main_process, dynamic_ncols=True)
-    log = open(run_dir / "metrics.jsonl", "a") if accelerator.is_main_process else None
-    while state["step"] < total_steps:
+    log = RunLog(run_dir, accelerator.is_main_process, cfg.tensorboard)
+    stop, last_val = False, None
+    while state["step"] < total_steps and not stop:
         batches = length_grouped_batches(lengths, cfg.batch_size, cfg.seed + state["epoch"])
         groups = step_groups(batches, per_step)
         for group in groups[state["step_in_epoch"]:]:
             started = time.perf_counter()
-            total = sum(label_tokens(examples[i]) for b in group for i in b)
+            # A step whose batches hold no persona token has nothing to learn: max(.., 1).
+            total = max(1, sum(label_tokens(examples[i], persona_only) for b in group for i in b))
             local = group[rank::world]
             n_local = math.ceil(len(group) / world)
             # Processes short of a micro-batch in the last step run a zero-weight one, so
@@ -167,7 +193,8 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
             loss_sum = torch.zeros((), device=accelerator.device)
             tokens = 0
             for j, (batch_idx, weight) in enumerate(local):
-                batch = collate([examples[i] for i in batch_idx], tokenizer.pad_token_id)
+                batch = collate([examples[i] for i in batch_idx], tokenizer.pad_token_id,
+                                mask_other=persona_only)
                 batch = {k: v.to(accelerator.device) for k, v in batch.items()}
                 sync = j == len(local) - 1
                 with (accelerator.no_sync(model) if not sync else nullcontext()):
@@ -190,32 +217,82 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
                                             reduction="sum"))
             state["tokens"] += tokens
             rate = tokens / (time.perf_counter() - started)
+            step = state["step"]
+            val = None
+            if val_examples and (step % cfg.val_every == 0 or step == total_steps):
+                val = validation_loss(accelerator, model, val_examples, tokenizer.pad_token_id,
+                                      persona_only, cfg.batch_size)
+                if best.update(step, val) and step < total_steps:
+                    save_best(accelerator, model, tokenizer, run_dir, step, val)
+                stop = best.should_stop
+            log.train_step(step, loss, scheduler.get_last_lr()[0], rate, val)
+            last_val = val if val is not None else last_val
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate:.0f}")
-            if log:
-                log.write(json.dumps({"step": state["step"], "loss": loss, "tokens_per_s": rate,
-                                      "lr": scheduler.get_last_lr()[0]}) + "\n")
-                log.flush()
-            if state["step"] % cfg.save_every == 0 or state["step"] == total_steps:
-                checkpoint.save(accelerator, run_dir, state["step"], state, cfg.keep_checkpoints)
+            bar.set_postfix(loss=f"{loss:.3f}", val="?" if last_val is None else f"{last_val:.3f}",
+                            tok_s=f"{rate:.0f}")
+            if step % cfg.save_every == 0 or step == total_steps or stop:
+                checkpoint.save(accelerator, run_dir, step, state, cfg.keep_checkpoints)
             if on_step:
-                on_step(state["step"])
-            if state["step"] >= total_steps:
+                on_step(step)
+            if step >= total_steps or stop:
                 break
         else:
             state["epoch"] += 1
             state["step_in_epoch"] = 0
     bar.close()
-    if log:
-        log.close()
-    _save_final(accelerator, model, tokenizer, run_dir)
+    log.close()
+    if stop:
+        accelerator.print(f"Early stopping at step {state['step']}: no better validation loss "
+                          f"in the last {cfg.early_stopping} validations.")
+    _save_final(accelerator, model, tokenizer, cfg, state)
     return run_dir
 
 
-def _save_final(accelerator, model, tokenizer, run_dir: Path) -> None:
+def describe(cfg: TrainConfig, info: dict, total_steps: int, world: int, device, model) -> str:
+    tokens, split = info["tokens"], info["split"]
+    lines = [
+        f"{split['train']} dialogues -> {tokens['examples']} examples, {tokens['tokens']} tokens "
+        f"({split['validation']} more held out for validation); {total_steps} steps of "
+        f"{cfg.batch_size} x {cfg.grad_accum} accumulation x {world} process(es) = "
+        f"{cfg.batch_size * cfg.grad_accum * world} examples per step on {device}; "
+        f"loss on {'the persona turns only' if cfg.train_on == 'persona' else 'every turn'}"
+    ]
+    if cfg.lora:
+        from chatclone.lora import trainable_parameters
+
+        trainable, total = trainable_parameters(model)
+        lines.append(f"LoRA: {trainable:,} of {total:,} parameters trainable "
+                     f"({100 * trainable / total:.2f}%)")
+    return "\n".join(lines)
+
+
+def _save_final(accelerator, model, tokenizer, cfg: TrainConfig, state: dict) -> None:
+    """The run folder's model: the best validation weights (`--final-model best`) or the last."""
     accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        accelerator.unwrap_model(model).save_pretrained(run_dir, safe_serialization=True)
-        tokenizer.save_pretrained(run_dir)
-        accelerator.print(f"Saved the model to {run_dir} (chat with: chatclone chat "
-                          f"--run-name {run_dir.name} --runs-dir {run_dir.parent})")
+    if not accelerator.is_main_process:
+        return
+    run_dir = cfg.run_dir
+    model = accelerator.unwrap_model(model)
+    best_step, final = state.get("best_step"), state["step"]
+    if cfg.final_model == "best" and best_step not in (None, final):
+        if restore_best(model, run_dir, best_step):
+            final = best_step
+        else:
+            accelerator.print(f"The best weights (step {best_step}) were not found in "
+                              f"{run_dir / BEST_DIR}; keeping the last step's.")
+    if best_step is not None:
+        (run_dir / BEST_FILE).write_text(json.dumps(
+            {"best_step": best_step, "best_val_loss": state["best_loss"], "last_step": state["step"],
+             "saved_step": final}, indent=2) + "\n")
+    from chatclone.lora import for_saving, save
+
+    save(for_saving(model, merge=cfg.merge_lora), run_dir)
+    tokenizer.save_pretrained(run_dir)
+    if final == best_step:
+        shutil.rmtree(run_dir / BEST_DIR, ignore_errors=True)  # the run folder holds it now
+    accelerator.print(f"Saved the model of step {final} to {run_dir} (chat with: chatclone chat "
+                      f"--run-name {run_dir.name} --runs-dir {run_dir.parent})")
+    if cfg.report:
+        from chatclone.evaluate import report_after_training
+
+        report_after_training(cfg)

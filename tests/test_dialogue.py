@@ -66,3 +66,27 @@ def test_selection_rules_and_error_names_each_rule():
     )
     dialogues, _ = select_dialogues([group, short], SelectionOptions(min_messages=2, two_senders_only=False))
     assert len(dialogues) == 2
+
+
+def test_rules_judge_the_conversation_then_sessions_are_kept():
+    # 12 messages over two days: long enough as a conversation, though each session is short.
+    spec = [("x", f"m{i}") if i % 2 == 0 else ("me", f"m{i}") for i in range(12)]
+    c = Conversation("c", tuple(
+        Message(sender=s, text=t, timestamp=i * 60 + (86400 if i >= 6 else 0), outgoing=s == "me")
+        for i, (s, t) in enumerate(spec)
+    ))
+    dialogues, stats = select_dialogues([c], SelectionOptions(session_gap_hours=6))
+    assert [len(d.turns) for d in dialogues] == [6, 6]
+    assert {d.conversation_id for d in dialogues} == {"c"} and len({d.id for d in dialogues}) == 2
+    assert stats.kept == 2 and not stats.removed
+
+
+def test_validation_keeps_sessions_of_a_conversation_together():
+    from chatclone.dialogue import Dialogue
+    from chatclone.validation import split_dialogues
+
+    dialogues = [Dialogue(f"{c}#{s}", (Turn(OTHER, "hi"),), conversation=c) for c in "abcdefgh" for s in range(3)]
+    train, val = split_dialogues(dialogues, 0.25, seed=1)
+    assert val and train
+    assert not {d.conversation_id for d in train} & {d.conversation_id for d in val}
+    assert len(val) % 3 == 0

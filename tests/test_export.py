@@ -29,7 +29,8 @@ def run(tmp_path_factory, tiny_model):
     root = tmp_path_factory.mktemp("export")
     (root / "export.json").write_text(json.dumps(chatistics_records()))
     train(TrainConfig(data=str(root / "export.json"), model=str(tiny_model),
-                      runs_dir=str(root / "runs"), max_steps=2, cache=False))
+                      runs_dir=str(root / "runs"), max_steps=2, cache=False, report=False,
+                      tensorboard=False))
     return root / "runs"
 
 
@@ -73,7 +74,7 @@ def test_gguf_loads_back_with_the_same_greedy_reply(run, quant, tolerance):
     assert FORMAT.encode_prompt(tokenizer, HISTORY) == FORMAT.encode_prompt(ref_tok, HISTORY)
     for tag in FORMAT.tags:  # speaker tags stay single special tokens
         assert tokenizer.convert_tokens_to_ids(tag) == ref_tok.convert_tokens_to_ids(tag)
-        assert tag in tokenizer.all_special_tokens
+        assert tokenizer.added_tokens_decoder[tokenizer.convert_tokens_to_ids(tag)].special
     assert tokenizer.eos_token == ref_tok.eos_token
     diff = (prompt_logits(model, tokenizer) - prompt_logits(ref_model, ref_tok)).abs().max().item()
     assert diff <= tolerance
@@ -169,7 +170,8 @@ def test_non_llama_models_are_refused_with_the_supported_list(tmp_path, tiny_gpt
 
     (tmp_path / "export.json").write_text(json.dumps(chatistics_records()))
     train(TrainConfig(data=str(tmp_path / "export.json"), model=str(tiny_gpt2),
-                      runs_dir=str(tmp_path / "runs"), max_steps=1, cache=False))
+                      runs_dir=str(tmp_path / "runs"), max_steps=1, cache=False, report=False,
+                      tensorboard=False))
     with pytest.raises(ChatcloneError) as err:
         export(ExportConfig(runs_dir=str(tmp_path / "runs"), to="gguf"))
     assert str(err.value) == (
@@ -183,3 +185,20 @@ def test_missing_run_is_an_error_naming_the_fix(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"Error: no run named 'nope' in {tmp_path}; train one with: chatclone train --data "
         "EXPORT --run-name nope\n")
+
+
+@pytest.mark.slow
+def test_embedded_model_exports_to_gguf_with_the_same_greedy_reply(tmp_path):
+    # SmolLM2 (the default base) has tied embeddings and a digit-splitting BPE pre-tokenizer;
+    # its run folder is what training starts from: the base with the speaker tokens added.
+    from chatclone.models import load_base
+
+    model, tokenizer = load_base("embedded")
+    model.save_pretrained(tmp_path / "runs" / "run1")
+    tokenizer.save_pretrained(tmp_path / "runs" / "run1")
+    ref_model, ref_tok = reference(tmp_path / "runs")
+    path = export(ExportConfig(runs_dir=str(tmp_path / "runs"), to="gguf", quant="f16"))
+    gguf_model, gguf_tok = load_gguf(path)
+    assert gguf_model.config.tie_word_embeddings
+    assert FORMAT.encode_prompt(gguf_tok, HISTORY) == FORMAT.encode_prompt(ref_tok, HISTORY)
+    assert reply(gguf_model, gguf_tok) == reply(ref_model, ref_tok)

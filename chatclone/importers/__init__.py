@@ -25,6 +25,7 @@ class ImportReport:
     format: str
     read: int = 0  # records (JSON) or lines (text formats) read
     imported: int = 0  # messages emitted
+    continuation: int = 0  # text formats: lines that continued the message above them
     skipped: Counter = field(default_factory=Counter)  # reason -> count
     unparsable: list[tuple[int, str]] = field(default_factory=list)  # (line/record number, raw)
     decisions: dict[str, str] = field(default_factory=dict)  # e.g. {"date order": "day/month"}
@@ -64,10 +65,14 @@ def register(importer: Importer) -> Importer:
 def _builtin() -> None:
     if REGISTRY:
         return
-    from chatclone.importers import chatistics, corpus
+    from chatclone.importers import (
+        chatistics, corpus, discord, google, jsonl, messenger, tabular, telegram, whatsapp,
+    )
 
-    for module in (chatistics, corpus):
-        register(module.IMPORTER)
+    # Order matters only where two sniffers could both accept a file: specific before generic.
+    for module in (chatistics, corpus, jsonl, whatsapp, messenger, discord, google, telegram, tabular):
+        for importer in getattr(module, "IMPORTERS", (module.IMPORTER,)):
+            register(importer)
 
 
 def importers() -> dict[str, Importer]:
@@ -80,43 +85,36 @@ def detect(path: Path) -> Importer | None:
 
 
 def load_data(spec: str | Path, format: str | None = None) -> ImportResult:
-    """Load conversations from a file, a folder holding one export, or a built-in sample name."""
+    """Load conversations from a file, a folder or zip of exports, or a built-in sample name."""
+    from chatclone.importers.sources import load_path
+
     regs = importers()
     text = str(spec)
     if text in SAMPLE_NAMES or text.startswith("chatterbot:"):
         return regs["chatterbot"].load(Path(text))
-    path = Path(spec).expanduser()
-    if not path.exists():
-        raise ChatcloneError(
-            f"{path}: no such file or folder. Give a chat export file (e.g. a Chatistics "
-            "JSON export), a folder holding one, or 'sample' for the bundled demo data."
-        )
-    if format is not None:
-        if format not in regs:
-            raise ChatcloneError(f"unknown format {format!r}; known formats: {', '.join(regs)}")
-        return regs[format].load(path)
-    if path.is_dir():
-        return _load_folder(path)
-    importer = detect(path)
-    if importer is None:
-        raise ChatcloneError(
-            f"{path}: not a chat export chatclone knows. Tried: "
-            + "; ".join(f"{i.name} ({i.description})" for i in regs.values())
-            + ". Pass --format to force one."
-        )
-    return importer.load(path)
+    return load_path(Path(spec).expanduser(), resolve_format(format))
 
 
-def _load_folder(folder: Path) -> ImportResult:
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    matches = [(p, imp) for p in files if (imp := detect(p)) is not None]
-    if len(matches) != 1:
-        found = ", ".join(str(p.relative_to(folder)) for p in files[:20]) or "no files"
-        recognised = ", ".join(f"{p.relative_to(folder)} ({imp.name})" for p, imp in matches)
-        what = f"{len(matches)} chat exports ({recognised})" if matches else "no chat export"
-        raise ChatcloneError(
-            f"{folder}: expected a folder holding exactly one chat export, found {what}. "
-            f"Files there: {found}. Pass the export file itself with --data."
-        )
-    path, importer = matches[0]
-    return importer.load(path)
+def load_all(specs: list[str | Path], format: str | None = None) -> ImportResult:
+    """Several exports at once (e.g. a Telegram file and a Facebook folder), merged."""
+    merged = ImportResult([], [])
+    for spec in specs:
+        result = load_data(spec, format)
+        merged.conversations += result.conversations
+        merged.reports += result.reports
+    return merged
+
+
+def resolve_format(format: str | None) -> Importer | None:
+    """`NAME` or `NAME:OPTIONS` (e.g. `table:sender=From,text=Body`) to an importer."""
+    if format is None:
+        return None
+    regs = importers()
+    name, sep, options = format.partition(":")
+    if name not in regs:
+        raise ChatcloneError(f"unknown format {format!r}; known formats: {', '.join(regs)}")
+    if not sep:
+        return regs[name]
+    if not hasattr(regs[name], "configured"):
+        raise ChatcloneError(f"format {name!r} takes no options (got {format!r})")
+    return regs[name].configured(options)

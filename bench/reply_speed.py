@@ -1,0 +1,183 @@
+"""Reply speed: chatclone's reply path against plain `transformers` `generate`, same run.
+
+The embedded SmolLM2-135M (speaker tokens added, as a run has them) answers the same prompt
+with greedy decoding for exactly N new tokens (the end of the turn is banned, so every variant
+does the same amount of work). Reported per variant: tokens/s over the whole reply (prefill
+included), time to first token, and whether its tokens are identical to `generate`'s. The
+baseline is `generate` in fp32; every ratio is against it, measured in the same process.
+
+Variants: chatclone's engine in fp32 (what `chat`, `reply` and `serve` use), the same engine on
+bf16 weights and on int8 dynamically quantised linear layers (with held-out perplexity
+against fp32, since quantised tokens may differ), `generate` with a static cache, and
+llama.cpp on the same GGUF if `llama-cpp-python` is installed.
+
+    python bench/reply_speed.py [--tokens 48] [--repeats 3] [--threads N] [--skip int8,bf16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import statistics
+import time
+import warnings
+
+import torch
+
+from chatclone.config import GenerateConfig
+from chatclone.dialogue import FORMAT, OTHER, PERSONA, Turn
+from chatclone.generate import ReplyEngine
+
+HISTORY = [Turn(OTHER, "Hi! How was your weekend?"), Turn(PERSONA, "Pretty good, went hiking."),
+           Turn(OTHER, "Nice, where did you go and what did you see up there?")]
+HELD_OUT = [  # text for the perplexity check of quantised variants
+    [Turn(OTHER, "What are you doing tonight?"), Turn(PERSONA, "Probably cooking, then a film.")],
+    [Turn(OTHER, "Did you see the match yesterday?"), Turn(PERSONA, "Only the second half.")],
+    [Turn(OTHER, "Can you send me the photos from the trip?"),
+     Turn(PERSONA, "Sure, I will upload them tomorrow morning.")],
+    [Turn(OTHER, "How is the new job going?"), Turn(PERSONA, "Busy, but the people are nice."),
+     Turn(OTHER, "Glad to hear that."), Turn(PERSONA, "Thanks! Let's meet next week.")],
+]
+
+
+def timed(run) -> tuple[list[int], float, float]:
+    """Run `run(on_token)`; returns (tokens, tokens/s, seconds to first token)."""
+    stamps: list[float] = []
+    started = time.perf_counter()
+    tokens = run(lambda: stamps.append(time.perf_counter()))
+    return tokens, len(tokens) / (time.perf_counter() - started), stamps[0] - started
+
+
+def engine_run(engine: ReplyEngine, prompt: list[int], n: int):
+    cfg = GenerateConfig(greedy=True, max_new_tokens=n, min_new_tokens=n)
+
+    def run(mark):
+        out = []
+        for token in engine.tokens(prompt, cfg):
+            mark()
+            out.append(token)
+        return out
+    return run
+
+
+def generate_run(model, engine: ReplyEngine, prompt: list[int], n: int, **kw):
+    from transformers.generation.streamers import BaseStreamer
+
+    class Marks(BaseStreamer):
+        def __init__(self, mark):
+            self.mark, self.calls = mark, 0
+
+        def put(self, value):
+            self.calls += 1
+            if self.calls > 1:  # the first call is the prompt
+                self.mark()
+
+        def end(self):
+            pass
+
+    ids = torch.tensor([prompt])
+
+    def run(mark):
+        out = model.generate(ids, max_new_tokens=n, min_new_tokens=n, do_sample=False,
+                             eos_token_id=sorted(engine.stop_ids), streamer=Marks(mark),
+                             suppress_tokens=engine.newline_ids(), pad_token_id=0, **kw)
+        return out[0, len(prompt):].tolist()
+    return run
+
+
+def llama_cpp_run(prompt_text: str, n: int, threads: int):
+    from llama_cpp import Llama
+
+    from chatclone.models import embedded_gguf
+
+    llm = Llama(model_path=str(embedded_gguf()), n_threads=threads, verbose=False, n_ctx=1024)
+
+    def run(mark):
+        out = []
+        for piece in llm.create_completion(prompt_text, max_tokens=n, temperature=0, stream=True):
+            mark()
+            out.append(piece)
+        return out
+    return run
+
+
+def perplexity(model, tokenizer) -> float:
+    loss, count = 0.0, 0
+    with torch.inference_mode():
+        for turns in HELD_OUT:
+            ids = torch.tensor([[i for t in turns for i in FORMAT.encode_turn(tokenizer, t)]])
+            n = ids.shape[1] - 1
+            loss += float(model(input_ids=ids, labels=ids).loss) * n
+            count += n
+    return math.exp(loss / count)
+
+
+def best_of(run, repeats: int) -> tuple[list[int], float, float]:
+    results = [timed(run) for _ in range(repeats)]
+    return results[0][0], max(r[1] for r in results), statistics.median(r[2] for r in results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tokens", type=int, default=48)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--skip", default="", help="comma-separated variants to leave out")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore")
+    from chatclone.models import load_base
+    from chatclone.quiet import quiet_libraries
+
+    quiet_libraries()
+    model, tokenizer = load_base("embedded")
+    model.eval()
+    engine = ReplyEngine(model, tokenizer)
+    prompt = engine.prompt_ids(HISTORY, GenerateConfig(max_new_tokens=args.tokens))
+    n, skip = args.tokens, set(args.skip.split(","))
+    variants = {"generate fp32 (baseline)": lambda: generate_run(model, engine, prompt, n)}
+    variants["chatclone fp32"] = lambda: engine_run(engine, prompt, n)
+    if "static" not in skip:
+        variants["generate fp32, static cache"] = lambda: generate_run(
+            model, engine, prompt, n, cache_implementation="static")
+    quantised = {}
+    if "bf16" not in skip:
+        quantised["chatclone bf16"] = copy.deepcopy(model).to(torch.bfloat16)
+    if "int8" not in skip:
+        from torch.ao.quantization import quantize_dynamic
+
+        quantised["chatclone int8 dynamic"] = quantize_dynamic(
+            copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+    for name, m in quantised.items():
+        variants[name] = (lambda m=m: engine_run(ReplyEngine(m, tokenizer), prompt, n))
+    try:
+        import llama_cpp  # noqa: F401
+        text = tokenizer.decode(prompt)
+        variants["llama.cpp Q4_1 GGUF"] = lambda: llama_cpp_run(text, n, args.threads)
+    except ImportError:
+        print("(llama-cpp-python is not installed: llama.cpp not measured)")
+
+    print(f"{n} new tokens, prompt {len(prompt)} tokens, {args.threads} threads, "
+          f"best of {args.repeats}")
+    base_ppl = perplexity(model, tokenizer)
+    rows, reference, base = [], None, None
+    for name, make in variants.items():
+        run = make()
+        timed(run)  # warm-up
+        tokens, speed, first = best_of(run, args.repeats)
+        reference = reference or tokens
+        base = base or (speed, first)
+        same = "yes" if tokens == reference else ("n/a" if "llama" in name else "no")
+        ppl = ""
+        if name in quantised:
+            ppl = f"{perplexity(quantised[name], tokenizer) / base_ppl - 1:+.1%}"
+        rows.append((name, speed, speed / base[0], first * 1000, base[1] / first, same, ppl))
+    print(f"{'variant':30} {'tok/s':>7} {'x base':>7} {'TTFT ms':>8} {'x base':>7} "
+          f"{'same tokens':>11} {'ppl vs fp32':>11}")
+    for name, speed, ratio, first, fratio, same, ppl in rows:
+        print(f"{name:30} {speed:7.1f} {ratio:7.2f} {first:8.0f} {fratio:7.2f} {same:>11} {ppl:>11}")
+
+
+if __name__ == "__main__":
+    main()

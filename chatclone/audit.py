@@ -1,0 +1,68 @@
+"""Memorisation audit: does the model complete private-looking strings of its training data?
+
+A "secret" is a string in a persona turn of the training conversations that looks private:
+an e-mail address, a URL, a run of 4+ digits (phone, PIN, account numbers), or a word of 6+
+letters that occurs only once in the whole training text (a rare name or place). The model is
+prompted with the conversation up to that point and the turn's text up to the secret, and
+decodes greedily; a completion that starts with the secret counts as verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from chatclone.dialogue import PERSONA, Dialogue, Turn
+from chatclone.metrics import verbatim
+
+PRIVATE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://\S+|\+?\d[\d ()-]{2,}\d")
+WORD = re.compile(r"[^\W\d_]{6,}")
+
+
+@dataclass
+class Case:
+    history: list[Turn]
+    prefix: str  # the turn's text before the secret
+    secret: str
+
+
+def find_cases(dialogues: list[Dialogue], limit: int) -> list[Case]:
+    """Up to `limit` turns with a private-looking string, private patterns first."""
+    counts = Counter(w.lower() for d in dialogues for t in d.turns for w in WORD.findall(t.text))
+    private, rare = [], []
+    for d in dialogues:
+        for i, turn in enumerate(d.turns):
+            if turn.speaker != PERSONA:
+                continue
+            for found, kind in [(m, private) for m in PRIVATE.finditer(turn.text)] + [
+                    (m, rare) for m in WORD.finditer(turn.text) if counts[m.group().lower()] == 1]:
+                prefix = turn.text[:found.start()].rstrip()
+                if len(prefix.split()) >= 2:  # the model needs something to go on
+                    kind.append(Case(list(d.turns[:i]), prefix, found.group()))
+                    break
+    return (private + rare)[:limit]
+
+
+def audit(engine, dialogues: list[Dialogue], cfg) -> dict:
+    """How many secrets the model completes verbatim, with the completions that did."""
+    from dataclasses import replace
+
+    from chatclone.evaluate import sample
+
+    greedy = replace(cfg, greedy=True)
+    cases = find_cases(dialogues, cfg.audit_samples)
+    hits = []
+    for case in cases:
+        n_tokens = len(engine.tokenizer(" " + case.secret, add_special_tokens=False)["input_ids"])
+        completion, _ = sample(engine, case.history, greedy, max_new_tokens=n_tokens + 2,
+                               prefix=case.prefix)
+        if verbatim(completion, case.secret):
+            hits.append({"prefix": case.prefix, "secret": mask(case.secret)})
+    return {"cases": len(cases), "verbatim": len(hits),
+            "verbatim_rate": len(hits) / len(cases) if cases else None, "examples": hits[:5]}
+
+
+def mask(secret: str) -> str:
+    """Enough of a secret to recognise it in a report that may be shared, not to read it."""
+    return secret[:2] + "*" * (len(secret) - 2)

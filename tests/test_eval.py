@@ -1,0 +1,115 @@
+"""`chatclone eval`: held-out perplexity, reply metrics and probes, next to the base model."""
+
+import json
+
+import pytest
+
+from chatclone import cli
+from chatclone.audit import find_cases, mask
+from chatclone.config import TrainConfig
+from chatclone.dialogue import OTHER, PERSONA, Dialogue, Turn
+from chatclone.evaluate import EvalConfig, contexts, evaluate, format_result
+from chatclone.train import train
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, tiny_model):
+    import json as _json
+
+    from conftest import chatistics_records
+
+    root = tmp_path_factory.mktemp("eval")
+    data = root / "export.json"
+    records = chatistics_records(n_convs=4)
+    for c in range(4):  # a private-looking string in a persona turn of each conversation
+        records[c * 12 + 3]["text"] = f"call me on 0170 555 {c}{c}{c}{c}"
+    data.write_text(_json.dumps(records))
+    cfg = TrainConfig(data=str(data), model=str(tiny_model), runs_dir=str(root / "runs"),
+                      run_name="r", batch_size=4, block_size=64, max_steps=20, lr=3e-2,
+                      min_messages=2, device="cpu", cache=False, report=False, tensorboard=False,
+                      val_every=10)
+    return train(cfg)
+
+
+def eval_config(run_dir, **kw):
+    return EvalConfig(run_name=run_dir.name, runs_dir=str(run_dir.parent), samples=4,
+                      max_new_tokens=8, device="cpu", **kw)
+
+
+def test_trained_model_beats_its_base_on_held_out_persona_perplexity(run):
+    result = evaluate(eval_config(run))
+    assert json.loads((run / "eval.json").read_text()) == result
+    trained, base = result["models"]["trained"], result["models"]["base"]
+    assert trained["persona_perplexity"] < base["persona_perplexity"]
+    held_out = json.loads((run / "dataset.json").read_text())["split"]["validation_ids"]
+    assert result["validation_conversations"] == len(held_out) == 1
+    assert result["contexts"] == 4
+    for model in (trained, base):
+        assert set(model["metrics"]) == {"distinct_1", "distinct_2", "repetition", "self_talk",
+                                         "empty", "mean_words", "length_ratio"}
+        assert all(0 <= model["metrics"][k] <= 1 for k in ("distinct_1", "distinct_2",
+                                                           "repetition", "self_talk", "empty"))
+        assert [p["message"] for p in model["probes"]] == EvalConfig().probes
+    # References are the real persona replies of the held-out conversation, e.g. "... (k.m)"
+    conv = held_out[0].removeprefix("conv")
+    assert all(f"({conv}." in s["reference"] for s in trained["samples"])
+
+
+def test_the_same_seed_gives_the_same_replies(run):
+    a = evaluate(eval_config(run, base=False))
+    b = evaluate(eval_config(run, base=False))
+    assert a["models"]["trained"]["samples"] == b["models"]["trained"]["samples"]
+    assert list(a["models"]) == ["trained"]
+
+
+def test_eval_command_prints_the_table(run, capsys):
+    assert cli.main(["eval", "--runs-dir", str(run.parent), "--run-name", run.name, "--samples",
+                     "2", "--max-new-tokens", "4", "--probes", "Hello?", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "persona perplexity (held out)" in out and "trained" in out and "base" in out
+    assert "> Hello?" in out and "report: " in out
+
+
+def test_eval_of_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert cli.main(["eval", "--runs-dir", str(tmp_path), "--run-name", "nope"]) == 1
+    path = tmp_path / "nope"
+    assert capsys.readouterr().err == (
+        f"Error: {path / 'chatclone.json'} not found: {path} is not a chatclone run folder; "
+        "train one with chatclone train --data EXPORT --run-name NAME\n")
+
+
+def test_contexts_are_persona_turns_with_their_history_spread_evenly():
+    d = Dialogue("d", tuple(Turn(OTHER if i % 2 == 0 else PERSONA, f"t{i}") for i in range(10)))
+    found = contexts([d], 100)
+    assert [c.reference for c in found] == ["t1", "t3", "t5", "t7", "t9"]
+    assert [t.text for t in found[1].history] == ["t0", "t1", "t2"]
+    assert [c.reference for c in contexts([d], 3)] == ["t1", "t5", "t9"]
+
+
+def test_audit_finds_private_looking_strings_in_persona_turns():
+    d = Dialogue("d", (
+        Turn(OTHER, "what is your number? call me at 555 0199"),
+        Turn(PERSONA, "my number is 555 0199 ok"),
+        Turn(OTHER, "and mail?"),
+        Turn(PERSONA, "write to me at jo@example.org please"),
+        Turn(PERSONA, "we met in Wolfenbuettel last year"),
+        Turn(PERSONA, "Wolfenbuettel"),  # too short a prefix to prompt with
+    ))
+    cases = find_cases([d], 10)
+    assert [(c.prefix, c.secret) for c in cases] == [
+        ("my number is", "555 0199"), ("write to me at", "jo@example.org"),
+    ]
+    assert [t.text for t in cases[0].history] == ["what is your number? call me at 555 0199"]
+    rare = Dialogue("r", (Turn(PERSONA, "we met in Wolfenbuettel last year"),))
+    assert [(c.prefix, c.secret) for c in find_cases([rare], 10)] == [("we met in", "Wolfenbuettel")]
+    assert mask("555 0199") == "55******"
+
+
+def test_audit_reports_a_rate_for_both_models(run):
+    result = evaluate(eval_config(run, audit=True, audit_samples=3))
+    for model in result["models"].values():
+        audit = model["audit"]
+        assert audit["cases"] == 3
+        assert 0 <= audit["verbatim"] <= 3
+        assert audit["verbatim_rate"] == audit["verbatim"] / 3
+    assert "verbatim completions (audit)" in format_result(result)

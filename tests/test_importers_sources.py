@@ -1,0 +1,111 @@
+"""Files, folders and zips; the errors for what is not a chat export."""
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from chatclone.errors import ChatcloneError
+from chatclone.importers import load_all, load_data
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def test_unknown_file_lists_formats_tried(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("just some notes\nnothing else\n")
+    with pytest.raises(ChatcloneError) as err:
+        load_data(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: not a chat export chatclone knows. Tried: chatistics (")
+    for name in ("whatsapp (", "telegram (", "messenger (", "hangouts (", "google-chat (", "discord (", "table ("):
+        assert name in message
+    assert message.endswith("Pass --format to force one.")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "WhatsApp Chat with X.txt"
+    path.touch()
+    with pytest.raises(ChatcloneError) as err:
+        load_data(path)
+    assert str(err.value) == f"{path}: the file is empty. Export the chat again."
+
+
+def test_folder_with_nothing_recognisable_lists_files(tmp_path):
+    (tmp_path / "a.txt").write_text("hello")
+    (tmp_path / "b.jpg").write_bytes(b"\xff")
+    with pytest.raises(ChatcloneError) as err:
+        load_data(tmp_path)
+    assert str(err.value) == (
+        f"{tmp_path}: expected a folder holding chat exports (at most one Chatistics export), "
+        "found no chat export. Files there: a.txt, b.jpg. Pass the export file itself."
+    )
+
+
+def test_zip_without_a_chat(tmp_path):
+    path = tmp_path / "photos.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("IMG-1.jpg", b"\xff")
+    with pytest.raises(ChatcloneError) as err:
+        load_data(path)
+    assert str(err.value) == f"{path}: no chat in this zip (no .txt, .json or .csv file). It holds: IMG-1.jpg."
+
+
+def test_broken_zip(tmp_path):
+    path = tmp_path / "chat.zip"
+    path.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ChatcloneError, match=r"chat.zip: not a readable zip file"):
+        load_data(path)
+
+
+def test_zip_members_cannot_escape(tmp_path):
+    path = tmp_path / "evil.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("../../escape.txt", "1/2/20, 10:00 - X: hi\n")
+    with pytest.raises(ChatcloneError, match="no chat in this zip"):
+        load_data(path)
+    assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_zip_of_a_messenger_download(tmp_path):
+    path = tmp_path / "facebook-ana.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for f in (FIX / "messenger").rglob("*.json"):
+            z.write(f, f.relative_to(FIX / "messenger"))
+    result = load_data(path)
+    assert sorted(c.title for c in result.conversations) == ["Hiking Club", "Mira", "Renée Dubois"]
+    assert all(r.path.startswith(f"{path}!/") for r in result.reports)
+
+
+def test_mixed_folder_merges_every_export(tmp_path):
+    shutil.copytree(FIX / "messenger", tmp_path / "fb")
+    shutil.copy(FIX / "telegram" / "result.json", tmp_path / "result.json")
+    shutil.copy(FIX / "whatsapp" / "WhatsApp Chat with Tom.txt", tmp_path)
+    result = load_data(tmp_path)
+    assert {c.platform for c in result.conversations} == {"messenger", "instagram", "telegram", "whatsapp"}
+
+
+def test_load_all_merges_specs():
+    result = load_all([FIX / "telegram" / "result.json", FIX / "discord"])
+    assert [c.platform for c in result.conversations] == ["telegram", "discord"]
+    assert len(result.reports) == 2
+
+
+def test_forced_format_on_a_file(tmp_path):
+    path = tmp_path / "chat.log"
+    path.write_text("1/2/20, 10:00 - X: hi\n")
+    assert load_data(path, "whatsapp").conversations[0].messages[0].text == "hi"
+
+
+def test_unknown_forced_format():
+    with pytest.raises(ChatcloneError, match="unknown format 'signal'; known formats: chatistics, "):
+        load_data(FIX / "discord", "signal")
+
+
+def test_telegram_json_not_an_object(tmp_path):
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps([1, 2]))
+    with pytest.raises(ChatcloneError, match="a Telegram export is a JSON object"):
+        load_data(path, "telegram")

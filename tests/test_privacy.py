@@ -1,0 +1,68 @@
+import json
+from collections import Counter
+from pathlib import Path
+
+from chatclone.privacy import Redactor, iban_ok, luhn
+
+CASES = Path(__file__).parent / "fixtures" / "privacy" / "pii_cases.jsonl"
+
+
+def found(text: str) -> Counter:
+    return Counter({k.lower(): text.count(f"<{k}>") for k in ("PHONE", "EMAIL", "URL", "IBAN", "CARD")
+                    if f"<{k}>" in text})
+
+
+def test_precision_and_recall_on_known_pii():
+    tp = fp = fn = 0
+    misses = []
+    for line in CASES.read_text().splitlines():
+        case = json.loads(line)
+        got, want = found(Redactor().text(case["text"])), Counter(case["expect"])
+        tp += sum((got & want).values())
+        fp += sum((got - want).values())
+        fn += sum((want - got).values())
+        if got != want:
+            misses.append((case["text"], dict(got), dict(want)))
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    assert tp >= 18
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall, misses)
+
+
+def test_checksums():
+    assert luhn("4111111111111111") and not luhn("4111111111111112")
+    assert iban_ok("DE89 3704 0044 0532 0130 00") and not iban_ok("DE89 3704 0044 0532 0130 01")
+
+
+def test_names_consistent_everywhere_and_in_mentions():
+    r = Redactor(["Maya Cohen", "Ana Silva", "Bo"])
+    maya = r.sender("Maya Cohen")
+    assert maya == r.sender("Maya Cohen") and maya != r.sender("Ana Silva")
+    first, last = maya.split()
+    assert r.text("Hi Maya! Is Cohen your surname, maya?") == f"Hi {first}! Is {last} your surname, {first}?"
+    assert "Maya" not in maya and "Cohen" not in maya
+    assert r.text("Bo's bike") == f"{r.sender('Bo')}'s bike"
+    assert r.counts["name"] == 4
+
+
+def test_names_that_are_words_only_when_capitalised():
+    r = Redactor(["Will Turner"])
+    fake = r.sender("Will Turner").split()[0]
+    assert r.text("I will ask Will") == f"I will ask {fake}"
+
+
+def test_kept_persona_name_and_phone_number_senders():
+    r = Redactor(["Ana Silva", "Bo Lee", "+44 7700 900456"], keep=["Ana Silva"])
+    assert r.sender("Ana Silva") == "Ana Silva"
+    assert r.text("Ana met Bo") == f"Ana met {r.sender('Bo Lee').split()[0]}"
+    assert r.sender("+44 7700 900456").startswith("Person ")
+
+
+def test_pii_before_names():
+    r = Redactor(["Maya Cohen"])
+    assert r.text("write to maya.cohen@example.com") == "write to <EMAIL>"
+
+
+def test_stand_ins_never_reuse_a_real_name():
+    r = Redactor(["Alex Park", "Sam Stone", "Zoe Park"])
+    fakes = {r.sender(n) for n in ("Alex Park", "Sam Stone", "Zoe Park")}
+    assert not any(w in {"Alex", "Park", "Sam", "Stone", "Zoe"} for f in fakes for w in f.split())

@@ -1,0 +1,74 @@
+"""report.html: self-contained (embedded plot, no external resources), rebuilt from the run folder."""
+
+import base64
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from chatclone import cli
+from chatclone.config import TrainConfig
+from chatclone.html_report import REPORT_FILE, write_report
+from chatclone.train import train
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, tiny_model):
+    import json
+
+    from conftest import chatistics_records
+
+    root = tmp_path_factory.mktemp("report")
+    data = root / "export.json"
+    data.write_text(json.dumps(chatistics_records(n_convs=4)))
+    cfg = TrainConfig(data=str(data), model=str(tiny_model), runs_dir=str(root / "runs"),
+                      run_name="r", batch_size=4, block_size=64, max_steps=8, val_every=2,
+                      lr=3e-2, min_messages=2, device="cpu", cache=False)
+    return train(cfg)  # with the default --report: evaluation and report.html at the end
+
+
+def test_training_ends_with_a_complete_report(run):
+    page = (run / REPORT_FILE).read_text()
+    png = re.search(r'src="data:image/png;base64,([^"]+)"', page)
+    assert png and base64.b64decode(png.group(1)).startswith(b"\x89PNG")
+    assert not re.search(r'(src|href)="(http|file|/)', page)  # nothing to fetch: opens offline
+    for text in ("persona perplexity (held out)", "self-talk rate", "Am I speaking to a bot?",
+                 "persona share of tokens", "training / held-out conversations", "3 / 1",
+                 "<td>train_on</td><td>persona</td>", "Lowest validation loss"):
+        assert text in page, text
+    assert (run / "tensorboard").is_dir() and any((run / "tensorboard").iterdir())
+
+
+def test_report_command_rebuilds_it_from_the_folder(run, capsys):
+    (run / REPORT_FILE).unlink()
+    assert cli.main(["report", "--runs-dir", str(run.parent), "--run-name", run.name]) == 0
+    assert capsys.readouterr().out == f"Report: {run / REPORT_FILE}\n"
+    assert "data:image/png;base64," in (run / REPORT_FILE).read_text()
+
+
+def test_report_of_an_unevaluated_run_says_how_to_evaluate(run, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("eval.json", "checkpoints"))
+    assert "Not evaluated yet: run <code>chatclone eval</code>." in write_report(copy).read_text()
+
+
+def test_report_of_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert cli.main(["report", "--runs-dir", str(tmp_path), "--run-name", "x"]) == 1
+    assert capsys.readouterr().err == (
+        f"Error: {tmp_path / 'x' / 'chatclone.json'} not found: {tmp_path / 'x'} is not a "
+        "chatclone run folder (train one with chatclone train)\n")
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_report_renders_in_a_headless_browser(run, tmp_path):
+    from PIL import Image
+
+    shot = tmp_path / "report.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                    f"--screenshot={shot}", "--window-size=1200,1600",
+                    (run / REPORT_FILE).as_uri()], check=True, capture_output=True, timeout=120)
+    image = Image.open(shot).convert("L")
+    # The loss plot is drawn: its top half is far from a blank page.
+    top = image.crop((0, 0, 1200, 600))
+    assert len(top.getcolors(maxcolors=1 << 16)) > 50
