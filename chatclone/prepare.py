@@ -91,18 +91,23 @@ def _rebuild(conv: Conversation, owners: Owners, persona: str | None, redactor: 
     own = owners.names.get(conv.id, frozenset())
     wanted = norm_name(persona) if persona else None
     redact = redactor is not None and not conv.redacted and conv.platform not in PUBLIC_PLATFORMS
+    # Per sender, once: (persona flag, name handed on); a conversation has few senders.
+    who = {s: ((norm_name(s) == wanted) if wanted is not None else (s in own),
+               redactor.sender(s) if redact else s)
+           for s in dict.fromkeys(m.sender for m in conv.messages)}
     msgs = []
+    append = msgs.append
     for m in conv.messages:
-        flag = (norm_name(m.sender) == wanted) if wanted is not None else (m.sender in own)
+        flag, sender = who[m.sender]
         if redact:
             text = redactor.text(m.text)
             if len(samples) < preview and text != m.text:
                 samples.append((m.text, text))
-            msgs.append(Message(redactor.sender(m.sender), text, m.timestamp, flag, m.source))
+            append(Message(sender, text, m.timestamp, flag, m.source))
         elif flag != m.outgoing:
-            msgs.append(Message(m.sender, m.text, m.timestamp, flag, m.source))
+            append(Message(sender, m.text, m.timestamp, flag, m.source))
         else:
-            msgs.append(m)
+            append(m)
     participants = tuple(redactor.sender(p) for p in conv.participants) if redact else conv.participants
     title = _title(conv, redactor) if redact else conv.title
     # Ids often hold a name (WhatsApp: the chat's title): a digest keeps them distinct and stable.

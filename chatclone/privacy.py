@@ -85,7 +85,10 @@ class Redactor:
         self.tokens = self._token_table(sorted(set(names)), kept)
         self.token_keys = frozenset(self.tokens)
         # Few names: substring tests on the casefolded text; many: split the text into words.
-        self.few = tuple(self.token_keys) if len(self.token_keys) <= 16 else None
+        # (One regex search stands for "any of them is a substring": a pre-check, so a name
+        # inside a longer word only costs the exact word-by-word pass below.)
+        few = sorted(self.token_keys, key=len, reverse=True) if len(self.token_keys) <= 16 else None
+        self.few = re.compile("|".join(map(re.escape, few))) if few else None
         self.senders: dict[str, str] = {}
         self.kept_names = set(keep)
 
@@ -134,9 +137,9 @@ class Redactor:
     def _mentions(self, text: str) -> bool:
         """Cheap test first: most messages mention nobody, and a substitution callback per word
         costs more than the whole rest of the pipeline."""
-        low = text.casefold()
+        low = text.lower() if text.isascii() else text.casefold()  # the same for ASCII
         if self.few is not None:
-            return any(k in low for k in self.few)
+            return self.few.search(low) is not None
         return not self.token_keys.isdisjoint(LETTERS.findall(low))
 
     def _name(self, m: re.Match) -> str:

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from chatclone.errors import ChatcloneError
 
 
+_TIMES = frozenset((float, int, type(None)))
+
+
 @dataclass(frozen=True, slots=True)  # slots: a million messages fit in far less memory
 class Message:
     sender: str
@@ -21,6 +24,14 @@ class Message:
     source: str = ""  # where it came from, e.g. "export.json record 12" (for error messages)
 
     def __post_init__(self) -> None:
+        # Fast path for the valid case (a million times per import); errors take the slow path.
+        sender = self.sender
+        if (type(sender) is str and type(self.text) is str and type(self.timestamp) in _TIMES
+                and sender and not sender.isspace()):
+            return
+        self._invalid()
+
+    def _invalid(self) -> None:
         where = f" ({self.source})" if self.source else ""
         if not isinstance(self.sender, str) or not self.sender.strip():
             raise ChatcloneError(f"message without a sender{where}: every message needs a sender name")

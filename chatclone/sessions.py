@@ -13,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from itertools import islice
+from operator import sub
 from typing import Sequence
 
 from chatclone.errors import ChatcloneError
-from chatclone.records import Conversation
+from chatclone.records import Conversation, Message
 
 DEFAULT_GAP_HOURS = 6.0
 
@@ -103,18 +105,28 @@ def _infer(unmarked: list[Conversation], owners: Owners, strict: bool, named: bo
     )
 
 
+def session_cuts(msgs: Sequence[Message], gap_hours: float) -> list[int]:
+    """Start indices of the sessions of `msgs` (always [0, ...]): a cut wherever consecutive
+    timed messages are more than `gap_hours` apart (0: never)."""
+    if gap_hours <= 0 or len(msgs) < 2:
+        return [0]
+    gap = gap_hours * 3600.0
+    times = [m.timestamp for m in msgs]
+    if None not in times:  # the usual case: differences in C, one comparison per message here
+        return [0] + [i for i, d in enumerate(map(sub, islice(times, 1, None), times), 1) if d > gap]
+    cuts, last = [0], None
+    for i, t in enumerate(times):
+        if t is not None:
+            if last is not None and t - last > gap:
+                cuts.append(i)
+            last = t
+    return cuts
+
+
 def split_sessions(conv: Conversation, gap_hours: float) -> list[Conversation]:
     """Cut where consecutive timed messages are more than `gap_hours` apart (0: never)."""
     msgs = conv.messages
-    if gap_hours <= 0 or len(msgs) < 2:
-        return [conv]
-    gap = gap_hours * 3600.0
-    cuts, last = [0], None
-    for i, m in enumerate(msgs):
-        if m.timestamp is not None:
-            if last is not None and m.timestamp - last > gap:
-                cuts.append(i)
-            last = m.timestamp
+    cuts = session_cuts(msgs, gap_hours)
     if len(cuts) == 1:
         return [conv]
     cuts.append(len(msgs))

@@ -102,11 +102,11 @@ def check_run_dir(cfg: TrainConfig, accelerator) -> Path | None:
     return latest
 
 
-def prepare_data(cfg: TrainConfig, tokenizer):
+def prepare_data(cfg: TrainConfig, tokenizer, loaded: tuple[list[Dialogue], dict] | None = None):
     """Training and validation examples, and what `dataset.json` records about them."""
     from chatclone.models import cache_dir
 
-    dialogues, selection = load_dialogues(cfg)
+    dialogues, selection = loaded or load_dialogues(cfg)
     train_dialogues, val_dialogues = split_dialogues(dialogues, cfg.val_fraction, cfg.seed)
     cache = cache_dir() / "datasets" if cfg.cache else None
     examples, dstats, data_key = load_examples(train_dialogues, tokenizer, FORMAT,
@@ -138,8 +138,9 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     resume_from = check_run_dir(cfg, accelerator)
     run_dir = cfg.run_dir
     set_seed(cfg.seed)
+    loaded = load_dialogues(cfg)  # bad data fails before the model is loaded
     model, tokenizer = load_base(cfg.model, FORMAT)
-    examples, val_examples, data_key, info = prepare_data(cfg, tokenizer)
+    examples, val_examples, data_key, info = prepare_data(cfg, tokenizer, loaded)
     if cfg.lora:
         from chatclone import lora
 

@@ -22,12 +22,12 @@ def run(tmp_path_factory, tiny_model):
     data = root / "export.json"
     records = chatistics_records(n_convs=4)
     for c in range(4):  # a private-looking string in a persona turn of each conversation
-        records[c * 12 + 3]["text"] = f"call me on 0170 555 {c}{c}{c}{c}"
+        records[c * 12 + 3]["text"] = f"call me on +1 415 555 26{c}1"
     data.write_text(_json.dumps(records))
     cfg = TrainConfig(data=str(data), model=str(tiny_model), runs_dir=str(root / "runs"),
                       run_name="r", batch_size=4, block_size=64, max_steps=20, lr=3e-2,
                       min_messages=2, device="cpu", cache=False, report=False, tensorboard=False,
-                      val_every=10)
+                      val_every=10, redact=False)
     return train(cfg)
 
 
@@ -50,9 +50,12 @@ def test_trained_model_beats_its_base_on_held_out_persona_perplexity(run):
         assert all(0 <= model["metrics"][k] <= 1 for k in ("distinct_1", "distinct_2",
                                                            "repetition", "self_talk", "empty"))
         assert [p["message"] for p in model["probes"]] == EvalConfig().probes
-    # References are the real persona replies of the held-out conversation, e.g. "... (k.m)"
-    conv = held_out[0].removeprefix("conv")
-    assert all(f"({conv}." in s["reference"] for s in trained["samples"])
+    # The references are the real persona replies of the held-out conversation.
+    from chatclone.train import load_dialogues
+
+    dialogues, _ = load_dialogues(TrainConfig.load(run / "chatclone.json"))
+    replies = {t.text for d in dialogues if d.id in held_out for t in d.turns if t.speaker == PERSONA}
+    assert trained["samples"] and all(s["reference"] in replies for s in trained["samples"])
 
 
 def test_the_same_seed_gives_the_same_replies(run):
@@ -88,8 +91,8 @@ def test_contexts_are_persona_turns_with_their_history_spread_evenly():
 
 def test_audit_finds_private_looking_strings_in_persona_turns():
     d = Dialogue("d", (
-        Turn(OTHER, "what is your number? call me at 555 0199"),
-        Turn(PERSONA, "my number is 555 0199 ok"),
+        Turn(OTHER, "what is your number? call me at +1 415 555 2671"),
+        Turn(PERSONA, "my number is +1 415 555 2671 ok"),
         Turn(OTHER, "and mail?"),
         Turn(PERSONA, "write to me at jo@example.org please"),
         Turn(PERSONA, "we met in Wolfenbuettel last year"),
@@ -97,9 +100,9 @@ def test_audit_finds_private_looking_strings_in_persona_turns():
     ))
     cases = find_cases([d], 10)
     assert [(c.prefix, c.secret) for c in cases] == [
-        ("my number is", "555 0199"), ("write to me at", "jo@example.org"),
+        ("my number is", "+1 415 555 2671"), ("write to me at", "jo@example.org"),
     ]
-    assert [t.text for t in cases[0].history] == ["what is your number? call me at 555 0199"]
+    assert [t.text for t in cases[0].history] == ["what is your number? call me at +1 415 555 2671"]
     rare = Dialogue("r", (Turn(PERSONA, "we met in Wolfenbuettel last year"),))
     assert [(c.prefix, c.secret) for c in find_cases([rare], 10)] == [("we met in", "Wolfenbuettel")]
     assert mask("555 0199") == "55******"

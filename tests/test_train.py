@@ -12,7 +12,8 @@ from chatclone.train import train
 def config(tmp_path, data, model, **kw):
     base = dict(data=str(data), model=str(model), runs_dir=str(tmp_path / "runs"), run_name="r",
                 batch_size=2, grad_accum=2, block_size=64, max_steps=4, save_every=2, lr=1e-3,
-                min_messages=2, device="cpu", cache=False)
+                min_messages=2, device="cpu", cache=False, report=False,
+                tensorboard=False)
     base.update(kw)
     return TrainConfig(**base)
 
