@@ -26,7 +26,7 @@ demo: setup
 	$(BIN)/chatclone train --data sample --run-name demo --max-steps $(DEMO_STEPS) \
 		--batch-size 16 --lr 2e-4 --save-every 1000
 	@echo "--- replies of the demo model to a few probe messages ---"
-	@printf '%s\n' $(PROBES) | $(BIN)/chatclone chat --run-name demo --opening --seed 0
+	@printf '%s\n' $(PROBES) | $(BIN)/chatclone chat --run-name demo
 	@if [ -t 0 ]; then $(BIN)/chatclone chat --run-name demo; \
 	else echo "(no terminal attached: chat later with $(BIN)/chatclone chat --run-name demo)"; fi
 

@@ -11,12 +11,12 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import islice
-from operator import attrgetter, le
-from typing import Sequence
+from itertools import groupby, islice
+from operator import attrgetter, itemgetter, le
+from typing import Iterable, Iterator, Sequence
 
 from chatclone.errors import ChatcloneError
-from chatclone.records import Conversation, Message
+from chatclone.records import Conversation, Message, gc_paused
 from chatclone.sessions import session_cuts
 
 PERSONA, OTHER = 1, 2
@@ -27,9 +27,11 @@ class Turn:
     speaker: int  # PERSONA or OTHER
     text: str
 
-    def __post_init__(self) -> None:
-        if self.speaker not in (PERSONA, OTHER):
-            raise ValueError(f"speaker must be {PERSONA} or {OTHER}, got {self.speaker!r}")
+    def __init__(self, speaker: int, text: str) -> None:  # cheaper than the generated one
+        if speaker != PERSONA and speaker != OTHER:
+            raise ValueError(f"speaker must be {PERSONA} or {OTHER}, got {speaker!r}")
+        object.__setattr__(self, "speaker", speaker)
+        object.__setattr__(self, "text", text)
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,10 @@ def _is_persona(message, persona: str | None) -> bool:
     return message.sender == persona if persona is not None else bool(message.outgoing)
 
 
+_text, _sender, _outgoing = attrgetter("text"), attrgetter("sender"), attrgetter("outgoing")
+_first, _second, _third, _first_two = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(0, 1)
+
+
 def _time_key(m: Message) -> float:
     return m.timestamp if m.timestamp is not None else 0.0
 
@@ -187,67 +193,91 @@ def in_time_order(messages: tuple[Message, ...]) -> tuple[Message, ...]:
     return tuple(sorted(messages, key=_time_key))
 
 
-def _turns(messages: Sequence[Message], opts: SelectionOptions, stats: SelectionStats) -> tuple[Turn, ...]:
-    """Turns of messages already in time order: cleaned, empty ones dropped, runs merged."""
-    persona, merge, sep = opts.persona, opts.merge_consecutive, opts.merge_separator
-    tags_start = all(tag[:1] == "<" for tag in FORMAT.tags)  # then no '<' means no tag
-    turns: list[Turn] = []
-    run: list[str] = []
-    last = 0
-    for m in messages:
-        text = m.text
-        # clean_text's result, without the call, for the common plain message.
-        if text.isprintable() and "  " not in text and tags_start and "<" not in text:
-            text = text.strip()
-        else:
-            text = clean_text(text)
-        if not text:
-            stats.empty_after_cleaning += 1
-            continue
-        speaker = PERSONA if (m.outgoing if persona is None else m.sender == persona) else OTHER
-        if merge and speaker == last:
-            run.append(text)
-            stats.merged += 1
-            continue
-        if run:
-            turns.append(Turn(last, run[0] if len(run) == 1 else sep.join(run)))
-        run, last = [text], speaker
-    if run:
-        turns.append(Turn(last, run[0] if len(run) == 1 else sep.join(run)))
-    return tuple(turns)
+def _clean_all(texts: Iterable[str]) -> list[str]:
+    """`clean_text` of each; the common plain message (printable, no double space, no '<' that
+    could start a tag) needs only `strip`, without a call."""
+    if not all(tag[:1] == "<" for tag in FORMAT.tags):
+        return [clean_text(t) for t in texts]
+    return [t.strip() if t.isprintable() and "  " not in t and "<" not in t else clean_text(t)
+            for t in texts]
+
+
+def _session_turns(msgs: Sequence[Message], cuts: list[int], opts: SelectionOptions,
+                   stats: SelectionStats) -> list[tuple[int, tuple[Turn, ...]]]:
+    """(session index, turns) of messages already in time order, cut into sessions at `cuts`:
+    cleaned, empty ones dropped, runs merged; sessions left without turns are left out. Works
+    on whole lists (comprehensions, `groupby`) rather than message by message or session by
+    session: it runs for every message of every export, and sessions are short."""
+    texts = _clean_all(map(_text, msgs))
+    if opts.persona is None:
+        speakers = [PERSONA if o else OTHER for o in map(_outgoing, msgs)]
+    else:
+        speakers = [PERSONA if s == opts.persona else OTHER for s in map(_sender, msgs)]
+    bounds = zip(cuts, cuts[1:] + [len(msgs)])
+    sessions = [k for k, (a, b) in enumerate(bounds) for _ in range(b - a)]
+    kept = [x for x in zip(sessions, speakers, texts) if x[2]]
+    stats.empty_after_cleaning += len(texts) - len(kept)
+    if opts.merge_consecutive:
+        sep = opts.merge_separator
+        turns = [(k, Turn(s, sep.join(map(_third, run)))) for (k, s), run in groupby(kept, _first_two)]
+        stats.merged += len(kept) - len(turns)
+    else:
+        turns = [(k, Turn(s, t)) for k, s, t in kept]
+    return [(k, tuple(map(_second, run))) for k, run in groupby(turns, _first)]
+
+
+BATCH = 8192  # messages per `_session_turns` call: bounds its working lists, not the output
+
+
+def _batched_session_turns(msgs: Sequence[Message], cuts: list[int], opts: SelectionOptions,
+                           stats: SelectionStats) -> Iterator[tuple[int, tuple[Turn, ...]]]:
+    """`_session_turns` over whole sessions, about BATCH messages at a time."""
+    ends = cuts[1:] + [len(msgs)]
+    i = 0
+    while i < len(cuts):
+        j = i + 1
+        while j < len(cuts) and ends[j] - cuts[i] <= BATCH:
+            j += 1
+        base = cuts[i]
+        part = msgs[base:ends[j - 1]] if len(cuts) > 1 else msgs
+        for k, turns in _session_turns(part, [c - base for c in cuts[i:j]], opts, stats):
+            yield i + k, turns
+        i = j
 
 
 def to_dialogue(conv: Conversation, opts: SelectionOptions, stats: SelectionStats) -> Dialogue:
     """Turns of one conversation, in time order (stable for equal or missing timestamps)."""
-    return Dialogue(conv.id, _turns(in_time_order(conv.messages), opts, stats))
+    parts = _session_turns(in_time_order(conv.messages), [0], opts, stats)
+    return Dialogue(conv.id, parts[0][1] if parts else ())
 
 
 def select_dialogues(
     conversations: list[Conversation], opts: SelectionOptions = SelectionOptions()
 ) -> tuple[list[Dialogue], SelectionStats]:
+    with gc_paused():
+        return _select(conversations, opts)
+
+
+def _select(conversations: list[Conversation], opts: SelectionOptions) -> tuple[list[Dialogue], SelectionStats]:
     stats = SelectionStats(conversations=len(conversations))
     dialogues = []
     for conv in conversations:
         msgs = conv.messages
         stats.messages += len(msgs)
-        senders = set(map(attrgetter("sender"), msgs))
+        senders = set(map(_sender, msgs))
         if opts.two_senders_only and len(senders) != 2:
             stats.removed["senders"] += 1
         elif len(msgs) < opts.min_messages:
             stats.removed["length"] += 1
-        elif not (opts.persona in senders if opts.persona is not None
-                  else any(map(attrgetter("outgoing"), msgs))):
+        elif not (opts.persona in senders if opts.persona is not None else any(map(_outgoing, msgs))):
             stats.removed["persona"] += 1
         else:
             msgs = in_time_order(msgs)
             cuts = session_cuts(msgs, opts.session_gap_hours)
-            bounds = zip(cuts, cuts[1:] + [len(msgs)])
-            for k, (a, b) in enumerate(bounds):
-                turns = _turns(msgs[a:b] if len(cuts) > 1 else msgs, opts, stats)
-                if turns:
-                    did = f"{conv.id}#{k + 1}" if len(cuts) > 1 else conv.id
-                    dialogues.append(Dialogue(did, turns, conv.id))
-                    stats.turns += len(turns)
+            split = len(cuts) > 1
+            for k, turns in _batched_session_turns(msgs, cuts, opts, stats):
+                dialogues.append(Dialogue(f"{conv.id}#{k + 1}" if split else conv.id, turns, conv.id))
+                stats.turns += len(turns)
     stats.kept = len(dialogues)
     if not dialogues:
         raise ChatcloneError(no_dialogue_message(stats, opts))

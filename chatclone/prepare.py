@@ -18,7 +18,7 @@ from chatclone.dialogue import Dialogue, SelectionOptions, select_dialogues
 from chatclone.errors import ChatcloneError
 from chatclone.importers import ImportResult, load_data
 from chatclone.privacy import Redactor
-from chatclone.records import Conversation, Message
+from chatclone.records import Conversation, Message, gc_paused
 from chatclone.sessions import (
     DEFAULT_GAP_HOURS, Filters, Owners, norm_name, apply_filters, parse_day, resolve_owners,
 )
@@ -69,7 +69,8 @@ def prepare_conversations(result: ImportResult, cfg: Any, strict: bool = True,
     prepared = Prepared([], owners, removed)
     renamed = {}
     for conv in convs:
-        new = _rebuild(conv, owners, persona, redactor, prepared.samples, preview)
+        with gc_paused():
+            new = _rebuild(conv, owners, persona, redactor, prepared.samples, preview)
         prepared.conversations.append(new)
         if conv.id in owners.names:
             renamed[new.id] = owners.names[conv.id]

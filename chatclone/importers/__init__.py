@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from chatclone.errors import ChatcloneError
-from chatclone.records import Conversation
+from chatclone.records import Conversation, gc_paused
 
 
 @dataclass
@@ -92,7 +92,8 @@ def load_data(spec: str | Path, format: str | None = None) -> ImportResult:
     text = str(spec)
     if text in SAMPLE_NAMES or text.startswith("chatterbot:"):
         return regs["chatterbot"].load(Path(text))
-    return load_path(Path(spec).expanduser(), resolve_format(format))
+    with gc_paused():
+        return load_path(Path(spec).expanduser(), resolve_format(format))
 
 
 def load_all(specs: list[str | Path], format: str | None = None) -> ImportResult:

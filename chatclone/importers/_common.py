@@ -209,6 +209,38 @@ class JsonStream:
                 raise self.error(f"expected ',' or ']', found {nxt or 'end of file'!r}")
 
 
+def array_values(js: JsonStream) -> Iterator[Any]:
+    """The elements of the array starting at `js`, decoded one at a time: `elements()` and
+    `value()` in one loop, where an object already whole in the buffer (the usual case) is
+    decoded by the C scanner directly; anything else takes the careful path of `value()`."""
+    js.expect("[")
+    if js.peek() == "]":
+        js.pos += 1
+        return
+    scan, ws = js.json.scan_once, _WS.match
+    while True:
+        buf = js.buf
+        pos = ws(buf, js.pos).end()
+        if buf.startswith("{", pos):
+            try:
+                value, js.pos = scan(buf, pos)
+            except (StopIteration, json.JSONDecodeError):
+                value = js.value()
+        else:
+            value = js.value()
+        yield value
+        pos = ws(js.buf, js.pos).end()
+        if pos < len(js.buf):
+            js.pos, nxt = pos, js.buf[pos]
+        else:
+            nxt = js.peek()
+        js.pos += 1
+        if nxt == "]":
+            return
+        if nxt != ",":
+            raise js.error(f"expected ',' or ']', found {nxt or 'end of file'!r}")
+
+
 def iter_chunks(path: Path, size: int = 1 << 22) -> Iterator[str]:
     """The text of a UTF-8 (BOM ok) or UTF-16 (with BOM) file in pieces that end at a line end.
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from chatclone.errors import ChatcloneError
 from chatclone.importers import ImportReport, ImportResult
-from chatclone.importers._common import JsonStream, head_text
-from chatclone.records import Conversation, Message
+from chatclone.importers._common import JsonStream, array_values, head_text
+from chatclone.records import Conversation, Message, out_of_order
 
 MEDIA_KEYS = ("photo", "file", "media_type", "sticker_emoji", "location_information",
               "contact_information", "poll", "game_information", "invoice_information")
@@ -137,12 +137,13 @@ class _State:
         cid = f"telegram:{chat.get('id', title)}"
         where = f"{self.path} record "
         items: list[Message] = []
-        for _ in js.elements():
-            self.report.read += 1
-            msg = self.message(js.value(), where + str(self.report.read - 1))
+        report, message, append = self.report, self.message, items.append
+        for value in array_values(js):
+            report.read += 1
+            msg = message(value, where)
             if msg is not None:
-                items.append(msg)
-        if any(items[i].timestamp > items[i + 1].timestamp for i in range(len(items) - 1)):
+                append(msg)
+        if out_of_order(items):
             items.sort(key=lambda m: m.timestamp)
             self.report.decisions["order"] = "re-sorted by date_unixtime"
         self.report.imported += len(items)
@@ -151,8 +152,9 @@ class _State:
                 id=cid, messages=tuple(items), title=title or cid, platform="telegram"))
 
     def message(self, msg: Any, where: str) -> Message | None:
+        """`where` is the file's part of the source; the record number is appended."""
         report = self.report
-        if not isinstance(msg, dict):
+        if type(msg) is not dict:
             report.skip("unparsable", report.read - 1, str(msg))
             return None
         kind = msg.get("type")
@@ -160,19 +162,30 @@ class _State:
             report.skip("system" if kind in ("service", "unsupported") else "unparsable",
                         report.read - 1, str(msg))
             return None
-        text = flatten(msg.get("text", ""))
-        ts = timestamp(msg)
+        text = msg.get("text", "")
+        if type(text) is not str:
+            text = flatten(text)
+        unix = msg.get("date_unixtime")
+        ts = _unix(unix) if type(unix) is str else timestamp(msg)
         sender = msg.get("from", "Deleted Account")
         if sender is None:
             sender = "Deleted Account"
         if text is None or ts is None or not isinstance(sender, str) or not sender.strip():
             report.skip("unparsable", report.read - 1, str(msg))
             return None
-        if not text.strip():
+        text = text.strip()
+        if not text:
             report.skip("media_only" if any(k in msg for k in MEDIA_KEYS) else "empty")
             return None
         outgoing = str(msg.get("from_id")) in self.owner_ids if self.owner_ids else None
-        return Message(sender, text.strip(), ts, outgoing, where)
+        return Message(sender, text, ts, outgoing, where + str(report.read - 1))
+
+
+def _unix(unix: str) -> float | None:
+    try:
+        return float(unix)
+    except ValueError:
+        return None
 
 
 IMPORTER = TelegramImporter()

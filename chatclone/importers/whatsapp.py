@@ -14,7 +14,7 @@ from sys import intern
 from chatclone.importers import ImportReport, ImportResult
 from chatclone.importers._common import head_text, iter_chunks, strip_marks
 from chatclone.importers.whatsapp_dates import DateResolver
-from chatclone.records import Conversation, Message
+from chatclone.records import Conversation, Message, out_of_order
 
 _DATE = r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}"
 _TIME = r"(\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)(?:[^\S\n]*([AaPp]\.?[^\S\n]?[Mm]\.?))?"
@@ -123,23 +123,26 @@ class WhatsAppImporter:
         report = ImportReport(path=str(path), format=self.name)
         pending: list[tuple | None] = []  # (date, time, ampm, sender, body, line, ios)
         dates = DateResolver(path)
+        canon, append = dates.canon, pending.append
         line = 0  # lines consumed so far
         for chunk in iter_chunks(path):
             pos = 0
             for m in HEADER.finditer(chunk):
-                if m.start() > pos:
-                    line = self._gap(chunk[pos:m.start()], line, pending, report)
+                start = m.start()
+                if start > pos:
+                    line = self._gap(chunk[pos:start], line, pending, report)
                 line += 1
                 pos = m.end()
                 idate, itime, iampm, adate, atime, aampm, rest = m.groups()
                 date, time, ampm, ios = (idate, itime, iampm, True) if idate else (adate, atime, aampm, False)
-                date, time = dates.see(date), intern(time)  # shared strings: less memory
+                # Shared strings (less memory); a date seen before needs no parsing.
+                date, time = canon.get(date) or dates.see(date), intern(time)
                 sender, sep, body = rest.partition(": ")
                 if not sep or (not ios and ('"' in sender or "\u201c" in sender)
                                and SYSTEM_BEFORE_COLON.search(sender)):
-                    pending.append((date, time, ampm, "", rest, line, ios))  # Android notice: no sender
+                    append((date, time, ampm, "", rest, line, ios))  # Android notice: no sender
                     continue
-                pending.append((date, time, ampm, sender, body, line, ios))
+                append((date, time, ampm, sender, body, line, ios))
             if pos < len(chunk):
                 line = self._gap(chunk[pos:], line, pending, report)
         report.read = line
@@ -164,6 +167,7 @@ class WhatsAppImporter:
                 dates: DateResolver) -> ImportResult:
         dates.decide(report)
         messages = []
+        append = messages.append
         where = f"{path} line "
         timestamp = dates.timestamp
         for i, (date, time, ampm, sender, body, n, ios) in enumerate(pending):
@@ -181,9 +185,9 @@ class WhatsAppImporter:
                 continue
             if not sender.isascii() or sender[:1] == "~":
                 sender = clean_sender(sender)
-            messages.append(Message(sender, text, ts, None, where + str(n)))
+            append(Message(sender, text, ts, None, where + str(n)))
         report.imported = len(messages)
-        if any(messages[i].timestamp > messages[i + 1].timestamp for i in range(len(messages) - 1)):
+        if out_of_order(messages):
             messages.sort(key=lambda msg: msg.timestamp)  # stable: equal minutes keep file order
             report.decisions["order"] = "re-sorted by time (the export was not chronological)"
         title = chat_title(path)
