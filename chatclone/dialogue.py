@@ -64,6 +64,9 @@ class SpeakerFormat:
         return f" {turn.text}\n"
 
     def render(self, turns: list[Turn] | tuple[Turn, ...]) -> str:
+        if type(self).tag is SpeakerFormat.tag and type(self).body is SpeakerFormat.body:
+            persona, other = self.persona_tag, self.other_tag  # the same text, no calls per turn
+            return "".join([f"{persona if t.speaker == PERSONA else other} {t.text}\n" for t in turns])
         return "".join(self.tag(t.speaker) + self.body(t) for t in turns)
 
     def prompt(self, history: list[Turn] | tuple[Turn, ...]) -> str:
@@ -168,10 +171,6 @@ RULES = {
     "length": ("had too few messages", "--min-messages"),
     "persona": ("had no message by the persona", "--persona NAME"),
 }
-
-
-def _is_persona(message, persona: str | None) -> bool:
-    return message.sender == persona if persona is not None else bool(message.outgoing)
 
 
 _text, _sender, _outgoing = attrgetter("text"), attrgetter("sender"), attrgetter("outgoing")
