@@ -52,7 +52,7 @@ def load_engine(cfg: ChatConfig):
 
     quiet_libraries()
     run_dir = find_run(cfg)
-    model, tokenizer = load_trained(run_dir, dtype=torch.float32)
+    model, tokenizer = load_trained(run_dir, dtype=getattr(torch, cfg.weights))
     model.to(pick_device(cfg.device))
     return ReplyEngine(model, tokenizer, FORMAT)
 

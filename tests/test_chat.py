@@ -80,3 +80,15 @@ def test_chat_on_unfinished_run(run, capsys, tmp_path):
     (tmp_path / "half").mkdir()
     assert main(["chat", "--run-name", "half", "--runs-dir", str(tmp_path)]) == 1
     assert "run 'half' has no final model yet" in capsys.readouterr().err
+
+
+def test_bfloat16_weights_reply(run):
+    from chatclone.chat import load_engine
+
+    import torch
+
+    cfg = ChatConfig(run_name=run.run_name, runs_dir=run.runs_dir, greedy=True, max_new_tokens=6,
+                     device="cpu", weights="bfloat16")
+    engine = load_engine(cfg)
+    assert engine.model.dtype == torch.bfloat16
+    assert engine.generate([Turn(OTHER, "Hi")], cfg).tokens <= 6
