@@ -7,7 +7,21 @@ import pytest
 from chatclone.cli import main
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["chat", "--help"], ["reply", "--help"]])
+def subcommands() -> list[str]:
+    import argparse
+
+    from chatclone.cli import build_parser
+
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sorted(action.choices)
+
+
+def test_every_stage_is_a_subcommand():
+    assert {"train", "chat", "reply", "inspect", "import", "eval", "report", "serve",
+            "export"} <= set(subcommands())
+
+
+@pytest.mark.parametrize("argv", [["--help"]] + [[name, "--help"] for name in subcommands()])
 def test_help_loads_no_torch(argv):
     code = (
         "import sys\nfrom chatclone.cli import main\n"
