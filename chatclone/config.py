@@ -26,6 +26,8 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_run_name(self.run_name)
+        if Path(self.runs_dir).exists() and not Path(self.runs_dir).is_dir():
+            raise ChatcloneError(f"--runs-dir {self.runs_dir} is a file; give a folder for the runs")
 
     @property
     def run_dir(self) -> Path:
@@ -105,6 +107,17 @@ class TrainConfig(RunConfig, InputOptions):
         for name in ("val_every", "lora_r"):
             if getattr(self, name) < 1:
                 raise ChatcloneError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ChatcloneError(f"--max-steps must be at least 1 (got {self.max_steps})")
+        if self.epochs <= 0 or self.lr <= 0:
+            raise ChatcloneError("--epochs and --lr must be above 0")
+        if not 0 <= self.warmup_ratio <= 1:
+            raise ChatcloneError(f"--warmup-ratio must be between 0 and 1 (got {self.warmup_ratio})")
+        # Local paths are stored absolute, so the run folder works from any directory.
+        for name in ("model", "data"):
+            local = Path(getattr(self, name)).expanduser()
+            if getattr(self, name) and local.exists():
+                setattr(self, name, str(local.resolve()))
 
     @property
     def effective_min_messages(self) -> int:

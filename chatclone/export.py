@@ -31,7 +31,10 @@ class ExportConfig(RunConfig):
 
     @property
     def out_dir(self) -> Path:
-        return Path(self.output) if self.output else self.run_dir / f"export-{self.to}"
+        out = Path(self.output) if self.output else self.run_dir / f"export-{self.to}"
+        if out.exists() and not out.is_dir():
+            raise ChatcloneError(f"-o {out} is a file; give a folder to export into")
+        return out
 
 
 def chat_template(fmt: SpeakerFormat = FORMAT) -> str:

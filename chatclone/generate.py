@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from chatclone.errors import ChatcloneError
 from chatclone.config import GenerateConfig
 from chatclone.dialogue import FORMAT, SpeakerFormat, Turn
 
@@ -40,6 +41,10 @@ class Reply:
 def pick_device(name: str = "auto"):
     import torch
 
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ChatcloneError("--device cuda was asked for but no CUDA GPU is visible; use --device auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ChatcloneError("--device mps was asked for but MPS is not available; use --device auto")
     if name != "auto":
         return torch.device(name)
     if torch.cuda.is_available():
@@ -102,12 +107,16 @@ class ReplyEngine:
         turns are dropped first, and only the newest turn is ever cut (from its start)."""
         turns = list(history[-cfg.history_turns:]) if cfg.history_turns > 0 else []
         budget = self.max_positions - cfg.max_new_tokens
+        if budget < 2:
+            raise ChatcloneError(
+                f"--max-new-tokens {cfg.max_new_tokens} leaves no room for the conversation in "
+                f"this model's {self.max_positions}-token context; use at most {self.max_positions - 2}")
         if cfg.history_tokens is not None:
             budget = min(budget, cfg.history_tokens + 1)  # + the persona tag that opens the reply
         while True:
             ids = self.encode(turns)
             if len(ids) <= budget or len(turns) <= 1:
-                return ids[-budget:]
+                return ids[len(ids) - budget:] if len(ids) > budget else ids
             turns = turns[1:]
 
     def markers(self, cfg: GenerateConfig) -> list[str]:

@@ -116,7 +116,7 @@ def generation_config(req: CompletionRequest, cfg: ServeConfig):
         raise ApiError(400, f"max_tokens: {limit} is above this server's limit of "
                        f"{cfg.max_tokens_limit}")
     stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
-    changes: dict = {"stop": stop[:4], "seed": req.seed,
+    changes: dict = {"stop": stop[:4], "seed": req.seed if req.seed is not None else cfg.seed,
                      "max_new_tokens": limit or min(cfg.max_new_tokens, cfg.max_tokens_limit)}
     changes["min_new_tokens"] = min(cfg.min_new_tokens, changes["max_new_tokens"])
     if req.temperature is not None:

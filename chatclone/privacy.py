@@ -38,6 +38,20 @@ LAST = ("Park", "Quinn", "Reyes", "Stone", "Vale", "West", "Hart", "Lane", "Moss
         "Brook", "Cole", "Dale", "Ford", "Grant", "Hale", "Knox", "Lowe", "Marsh", "Nash",
         "Penn", "Rhodes", "Shaw", "Todd", "Wade", "York", "Bell", "Cross", "Dunn", "Ellis")
 # Names that are also everyday words: only a capitalised mention is treated as the name.
+# Words that also name contacts ("My Love", "Mum", "Work") or sites ("abcnews.go.com") but are
+# everyday words: replacing them in message text would rewrite ordinary sentences, and they
+# identify nobody. They are never replaced in text; a sender made only of them, or a handle or
+# domain, gets a "Person N" stand-in instead.
+EVERYDAY = frozenset("""
+a an the and or but of to in on at by for with from up down out over about as is are was be
+i me my mine you your yours he him his she her hers we us our they them their it its this that
+go com net org www co uk de fr http https app bot chat group team family friends friend work
+office home house love baby babe honey darling sweetie dear boss mum mom mother dad daddy
+father sister brother bro sis aunt uncle grandma grandpa nan gran wife husband partner kids
+school class news support info admin service help official the best new old big little
+""".split())
+_HANDLE = re.compile(r"[.@\d]")
+
 COMMON = frozenset("will may june april august rose lily grace hope joy faith mark bill sunny "
                    "summer autumn amber ruby pearl dawn eve art bob jack max ray guy sky rich "
                    "frank chase hunter mason page park".split())
@@ -97,9 +111,11 @@ class Redactor:
         table: dict[str, str] = {}
         used = [0, 0]
         for name in names:
+            if _HANDLE.search(name):  # a phone number, handle or domain: not words to hunt
+                continue
             for pos, token in enumerate(LETTERS.findall(name)):
                 key = token.casefold()
-                if key in table or key in kept or len(key) < 2:
+                if key in table or key in kept or len(key) < 2 or key in EVERYDAY:
                     continue
                 kind = 0 if pos == 0 else 1
                 pool = pools[kind]
@@ -113,8 +129,11 @@ class Redactor:
             return name
         fake = self.senders.get(name)
         if fake is None:
-            words = [self.tokens.get(t.casefold(), t) for t in LETTERS.findall(name)]
-            fake = " ".join(words) if words else f"Person {len(self.senders) + 1}"
+            tokens = LETTERS.findall(name)
+            if _HANDLE.search(name) or not any(t.casefold() in self.tokens for t in tokens):
+                fake = f"Person {len(self.senders) + 1}"
+            else:
+                fake = " ".join(self.tokens.get(t.casefold(), t) for t in tokens)
             self.senders[name] = fake
         return fake
 

@@ -40,6 +40,8 @@ class ServeConfig(ChatConfig):
         for name in ("concurrency", "max_tokens_limit", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ChatcloneError(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0 < self.port < 65536:
+            raise ChatcloneError(f"--port must be between 1 and 65535 (got {self.port})")
         if self.queue < 0 or self.queue_timeout <= 0:
             raise ChatcloneError("--queue must be at least 0 and --queue-timeout above 0")
 

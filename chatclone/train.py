@@ -47,8 +47,10 @@ def make_accelerator(cfg: TrainConfig):
     import torch
     from accelerate import Accelerator
 
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ChatcloneError("--device cuda was asked for but no CUDA GPU is visible; use --device auto")
+    if cfg.device in ("cuda", "mps"):
+        from chatclone.generate import pick_device
+
+        pick_device(cfg.device)  # fails clearly when that device is not there
     precision = cfg.mixed_precision
     if precision == "auto":
         gpu = torch.cuda.is_available() and cfg.device in ("auto", "cuda")
@@ -158,12 +160,17 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     model, optimizer = accelerator.prepare(model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
 
-    state = {"step": 0, "epoch": 0, "step_in_epoch": 0, "tokens": 0, "data_key": data_key}
+    state = {"step": 0, "epoch": 0, "step_in_epoch": 0, "tokens": 0, "data_key": data_key,
+             "processes": world}
     if resume_from is not None:
         saved = checkpoint.read_state(resume_from)
         if saved["data_key"] != data_key:
             raise ChatcloneError(f"the data of run {cfg.run_name!r} changed since {resume_from.name}; "
                                  "resume with the same data, or train a new run")
+        if saved.get("processes", 1) != world:
+            # The data position counts steps of batch x accumulation x processes.
+            raise ChatcloneError(f"run {cfg.run_name!r} was trained with {saved.get('processes', 1)} "
+                                 f"process(es); resume it with the same number (got {world})")
         accelerator.load_state(str(resume_from))
         state.update(saved)
     best = BestTracker(state, cfg.early_stopping)

@@ -92,3 +92,19 @@ def test_bfloat16_weights_reply(run):
     engine = load_engine(cfg)
     assert engine.model.dtype == torch.bfloat16
     assert engine.generate([Turn(OTHER, "Hi")], cfg).tokens <= 6
+
+
+def test_max_new_tokens_beyond_the_context_is_a_clear_error(run, capsys):
+    assert main(["reply", "--run-name", "bot", "--runs-dir", run.runs_dir, "--device", "cpu",
+                 "--max-new-tokens", "600", "hi"]) == 1
+    assert capsys.readouterr().err == (
+        "Error: --max-new-tokens 600 leaves no room for the conversation in this model's "
+        "512-token context; use at most 510\n"
+    )
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+def test_missing_cuda_is_a_clear_error(run, capsys):
+    assert main(["reply", "--run-name", "bot", "--runs-dir", run.runs_dir, "--device", "cuda", "hi"]) == 1
+    assert capsys.readouterr().err == (
+        "Error: --device cuda was asked for but no CUDA GPU is visible; use --device auto\n")

@@ -101,3 +101,33 @@ def test_resume_without_checkpoint(tmp_path, capsys, chatistics_file):
         f"Error: run 'x' has no checkpoint to resume from in {tmp_path / 'x' / 'checkpoints'}; "
         "train without --resume\n"
     )
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-steps", "0"], "Error: --max-steps must be at least 1 (got 0)\n"),
+    (["--lr", "-1"], "Error: --epochs and --lr must be above 0\n"),
+    (["--warmup-ratio", "2"], "Error: --warmup-ratio must be between 0 and 1 (got 2.0)\n"),
+])
+def test_out_of_range_training_options(args, message, capsys):
+    assert main(["train", "--data", "sample", *args]) == 1
+    assert capsys.readouterr().err == message
+
+
+def test_runs_dir_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    assert main(["train", "--data", "sample", "--runs-dir", str(tmp_path / "f")]) == 1
+    assert capsys.readouterr().err == f"Error: --runs-dir {tmp_path / 'f'} is a file; give a folder for the runs\n"
+
+
+def test_local_model_and_data_paths_are_stored_absolute(tmp_path, monkeypatch, chatistics_file):
+    from chatclone.config import TrainConfig
+
+    monkeypatch.chdir(chatistics_file.parent)
+    cfg = TrainConfig(data=chatistics_file.name, model=".")
+    assert cfg.data == str(chatistics_file.resolve()) and cfg.model == str(chatistics_file.parent.resolve())
+    assert TrainConfig(data="sample").model == "embedded"
+
+
+def test_serve_port_out_of_range(capsys):
+    assert main(["serve", "--port", "99999"]) == 1
+    assert capsys.readouterr().err == "Error: --port must be between 1 and 65535 (got 99999)\n"

@@ -66,3 +66,15 @@ def test_stand_ins_never_reuse_a_real_name():
     r = Redactor(["Alex Park", "Sam Stone", "Zoe Park"])
     fakes = {r.sender(n) for n in ("Alex Park", "Sam Stone", "Zoe Park")}
     assert not any(w in {"Alex", "Park", "Sam", "Stone", "Zoe"} for f in fakes for w in f.split())
+
+
+def test_everyday_words_and_domains_in_names_leave_text_alone():
+    from chatclone.privacy import Redactor
+
+    r = Redactor(["My Love", "abcnews.go.com", "Maya Cohen"])
+    text = "I love to go home with my dog, see abcnews.go.com later, Maya"
+    out = r.text(text)
+    assert out.startswith("I love to go home with my dog, see ") and not out.endswith("Maya")
+    assert r.sender("My Love") != "My Love" and r.sender("My Love").startswith("Person ")
+    assert r.sender("abcnews.go.com").startswith("Person ")
+    assert r.sender("My Love") == r.sender("My Love")
