@@ -126,6 +126,10 @@ def save_best(accelerator, model, tokenizer, run_dir: Path, step: int, loss: flo
     accelerator.wait_for_everyone()
 
 
+def _holds(info: Path, key: str, step: int) -> bool:
+    return info.is_file() and json.loads(info.read_text()).get(key) == step
+
+
 def restore_best(model, run_dir: Path, step: int) -> bool:
     """Load `<run>/best` back into `model` if it holds the weights of `step`."""
     from safetensors.torch import load_file
@@ -133,8 +137,13 @@ def restore_best(model, run_dir: Path, step: int) -> bool:
     from chatclone import lora
 
     folder = run_dir / BEST_DIR
-    if not (folder / BEST_FILE).is_file() or json.loads((folder / BEST_FILE).read_text())["step"] != step:
-        return False
+    if not _holds(folder / BEST_FILE, "step", step):
+        # A finished run keeps its best weights in the run folder itself (`best/` is removed
+        # then); a resumed run whose later steps did worse goes back to them.
+        folder = run_dir
+        if not _holds(run_dir / BEST_FILE, "saved_step", step) or (
+                lora.is_peft(model) and not lora.is_adapter_dir(run_dir)):
+            return False
     if lora.is_peft(model):
         lora.restore_adapter_weights(model, folder)
     else:  # tied weights are saved once: strict=False lets their other name stay tied

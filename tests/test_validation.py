@@ -161,3 +161,27 @@ def test_training_loss_counts_exactly_the_chosen_turns(tmp_path, chatistics_file
     assert logged == pytest.approx(total / count, rel=1e-4)
     all_total, all_count = loss_sums(model, examples, tok.pad_token_id, False, 64, "cpu")
     assert (count < all_count) == (train_on == "persona")
+
+
+def test_resuming_a_finished_run_keeps_its_best_weights(tmp_path, tiny_model):
+    """The finished run folder holds the best weights (best/ is gone); if the resumed steps
+    validate worse, the final model must still be those best weights."""
+    import json as _json
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from chatclone.validation import BEST_FILE, restore_best
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    run_dir = tmp_path / "run"
+    model.save_pretrained(run_dir)
+    (run_dir / BEST_FILE).write_text(_json.dumps({"best_step": 4, "saved_step": 4}))
+    other = AutoModelForCausalLM.from_pretrained(tiny_model)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(1.0)
+    assert restore_best(other, run_dir, 4)
+    for (name, a), b in zip(model.state_dict().items(), other.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert not restore_best(other, run_dir, 5)
