@@ -72,13 +72,13 @@ def write_telegram(path: Path, n: int, seed: int = 0) -> None:
 
 def run_case(case: str, path: str) -> dict:
     """One measurement, in this process: returns messages, seconds, peak RSS."""
-    from chatclone.dialogue import FORMAT
-    from chatclone.importers import load_data
+    from chatclone.speaker_format import FORMAT
+    from chatclone.data.importers import load_data
 
     start = time.perf_counter()
     chars = 0
     if case.startswith("text"):
-        from chatclone.prepare import prepare_dialogues
+        from chatclone.data.prepare import prepare_dialogues
 
         # What `train` runs: load -> owner -> redaction -> 6 h sessions -> select_dialogues.
         opts = argparse.Namespace(data=path, me=["Ana Silva"], redact=case == "text-redacted",

@@ -26,8 +26,8 @@ import warnings
 import torch
 
 from chatclone.config import GenerateConfig
-from chatclone.dialogue import FORMAT, OTHER, PERSONA, Turn
-from chatclone.generate import ReplyEngine
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
+from chatclone.inference.engine import ReplyEngine
 
 HISTORY = [Turn(OTHER, "Hi! How was your weekend?"), Turn(PERSONA, "Pretty good, went hiking."),
            Turn(OTHER, "Nice, where did you go and what did you see up there?")]
@@ -89,7 +89,7 @@ def generate_run(model, engine: ReplyEngine, prompt: list[int], n: int, **kw):
 def llama_cpp_run(prompt_text: str, n: int, threads: int):
     from llama_cpp import Llama
 
-    from chatclone.models import embedded_gguf
+    from chatclone.training.models import embedded_gguf
 
     llm = Llama(model_path=str(embedded_gguf()), n_threads=threads, verbose=False, n_ctx=1024)
 
@@ -127,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
-    from chatclone.models import load_base
+    from chatclone.training.models import load_base
     from chatclone.quiet import quiet_libraries
 
     quiet_libraries()

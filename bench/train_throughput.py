@@ -26,7 +26,7 @@ import torch
 
 def write_subset(args, workdir: Path) -> str:
     """A Chatistics export holding a seeded random subset of the sample's conversations."""
-    from chatclone.importers import load_data
+    from chatclone.data.importers import load_data
 
     conversations = load_data(args.data).conversations
     chosen = random.Random(0).sample(conversations, min(args.conversations, len(conversations)))
@@ -43,9 +43,9 @@ def write_subset(args, workdir: Path) -> str:
 
 def chatclone_run(args, workdir: Path) -> float:
     from chatclone.config import TrainConfig
-    from chatclone.dataset import length_grouped_batches, step_groups
-    from chatclone.models import load_base
-    from chatclone.train import prepare_data, train
+    from chatclone.training.dataset import length_grouped_batches, step_groups
+    from chatclone.training.models import load_base
+    from chatclone.training.loop import prepare_data, train
 
     cfg = TrainConfig(
         data=args.subset, model=args.model, runs_dir=str(workdir), run_name="bench",
@@ -71,8 +71,8 @@ def trainer_run(args, workdir: Path, group_by_length: bool) -> float:
     )
 
     from chatclone.config import TrainConfig
-    from chatclone.models import load_base
-    from chatclone.train import prepare_data
+    from chatclone.training.models import load_base
+    from chatclone.training.loop import prepare_data
 
     cfg = TrainConfig(data=args.subset, model=args.model, block_size=args.block_size,
                       min_messages=2, val_fraction=0.0, train_on="all")

@@ -2,10 +2,10 @@ import io
 
 import pytest
 
-from chatclone.chat import run_chat
-from chatclone.cli import main
+from chatclone.inference.repl import run_chat
+from chatclone.cli.main import main
 from chatclone.config import ChatConfig, TrainConfig
-from chatclone.dialogue import FORMAT, OTHER, PERSONA, Turn
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +13,7 @@ def run(tmp_path_factory, tiny_model):
     import json
 
     from conftest import chatistics_records
-    from chatclone.train import train
+    from chatclone.training.loop import train
 
     root = tmp_path_factory.mktemp("chat")
     data = root / "export.json"
@@ -83,7 +83,7 @@ def test_chat_on_unfinished_run(run, capsys, tmp_path):
 
 
 def test_bfloat16_weights_reply(run):
-    from chatclone.chat import load_engine
+    from chatclone.inference.repl import load_engine
 
     import torch
 

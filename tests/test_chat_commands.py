@@ -6,15 +6,15 @@ import io
 
 import pytest
 
-from chatclone.chat import HELP, run_chat
+from chatclone.inference.repl import HELP, run_chat
 from chatclone.config import ChatConfig
-from chatclone.dialogue import FORMAT, OTHER, PERSONA, Turn
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
 
 @pytest.fixture(scope="module")
 def engine(tiny_model):
-    from chatclone.generate import ReplyEngine
-    from chatclone.models import load_base
+    from chatclone.inference.engine import ReplyEngine
+    from chatclone.training.models import load_base
 
     return ReplyEngine(*load_base(str(tiny_model)))
 

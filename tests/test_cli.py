@@ -4,13 +4,13 @@ import sys
 
 import pytest
 
-from chatclone.cli import main
+from chatclone.cli.main import main
 
 
 def subcommands() -> list[str]:
     import argparse
 
-    from chatclone.cli import build_parser
+    from chatclone.cli.main import build_parser
 
     action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return sorted(action.choices)
@@ -24,7 +24,7 @@ def test_every_stage_is_a_subcommand():
 @pytest.mark.parametrize("argv", [["--help"]] + [[name, "--help"] for name in subcommands()])
 def test_help_loads_no_torch(argv):
     code = (
-        "import sys\nfrom chatclone.cli import main\n"
+        "import sys\nfrom chatclone.cli.main import main\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
         "print('TORCH' if 'torch' in sys.modules else 'NO TORCH')\n"
     )

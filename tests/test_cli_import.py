@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from chatclone.cli import main
+from chatclone.cli.main import main
 
 FIX = Path(__file__).parent / "fixtures"
 TOM = str(FIX / "whatsapp" / "WhatsApp Chat with Tom.txt")
@@ -33,7 +33,7 @@ def test_import_writes_redacted_jsonl_that_train_reads(tmp_path, capsys):
     assert len(records) == 3 and all(r["redacted"] for r in records)
     assert "Tom" not in out.read_text() and "900456" not in out.read_text()
     assert [r["outgoing"] for r in records] == [False, True, False]
-    from chatclone.importers import load_data
+    from chatclone.data.importers import load_data
 
     assert load_data(out).reports[0].format == "chatclone-jsonl"
 
@@ -76,5 +76,5 @@ def test_cli_module_imports_no_torch():
     import subprocess
     import sys
 
-    code = "import sys, chatclone.cli; sys.exit('torch' in sys.modules)"
+    code = "import sys, chatclone.cli.main; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -2,13 +2,13 @@ import json
 
 import pytest
 
-from chatclone.dataset import build_examples, length_grouped_batches, load_examples, collate
-from chatclone.dialogue import FORMAT, OTHER, PERSONA, Dialogue, Turn
+from chatclone.training.dataset import build_examples, length_grouped_batches, load_examples, collate
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Dialogue, Turn
 
 
 @pytest.fixture(scope="module")
 def tokenizer(tiny_model):
-    from chatclone.models import add_speaker_tokens, load_tokenizer
+    from chatclone.training.models import add_speaker_tokens, load_tokenizer
 
     tok = load_tokenizer(str(tiny_model))
     add_speaker_tokens(tok)
@@ -85,7 +85,7 @@ def test_length_grouped_batches_cover_everything_once_and_are_seeded():
 
 
 def test_collate_pads_and_masks_labels(tokenizer):
-    from chatclone.dataset import Example
+    from chatclone.training.dataset import Example
 
     batch = collate([Example([1, 2, 3], [0, 1, 1]), Example([4], [0])], pad_id=0, mask_other=True)
     assert batch["input_ids"].tolist() == [[1, 2, 3], [4, 0, 0]]

@@ -1,8 +1,8 @@
-from chatclone.dialogue import (
+from chatclone.speaker_format import (
     FORMAT, OTHER, PERSONA, SelectionOptions, Turn, clean_text, select_dialogues,
 )
 from chatclone.errors import ChatcloneError
-from chatclone.records import Conversation, Message
+from chatclone.data.records import Conversation, Message
 
 import pytest
 
@@ -82,8 +82,8 @@ def test_rules_judge_the_conversation_then_sessions_are_kept():
 
 
 def test_validation_keeps_sessions_of_a_conversation_together():
-    from chatclone.dialogue import Dialogue
-    from chatclone.validation import split_dialogues
+    from chatclone.speaker_format import Dialogue
+    from chatclone.training.heldout import split_dialogues
 
     dialogues = [Dialogue(f"{c}#{s}", (Turn(OTHER, "hi"),), conversation=c) for c in "abcdefgh" for s in range(3)]
     train, val = split_dialogues(dialogues, 0.25, seed=1)

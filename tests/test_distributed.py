@@ -50,7 +50,7 @@ def data(tmp_path_factory):
 
 
 def one_process(data, tiny_model, runs, name: str, *extra: str) -> list[float]:
-    from chatclone.cli import main
+    from chatclone.cli.main import main
 
     assert main(["train", "--data", str(data), "--model", str(tiny_model), "--runs-dir", str(runs),
                  "--run-name", name, *OPTIONS, *extra]) == 0

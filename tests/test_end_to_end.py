@@ -4,10 +4,10 @@ import io
 
 import pytest
 
-from chatclone.chat import load_engine, run_chat
+from chatclone.inference.repl import load_engine, run_chat
 from chatclone.config import ChatConfig, TrainConfig
-from chatclone.dialogue import FORMAT, OTHER, Turn
-from chatclone.train import train
+from chatclone.speaker_format import FORMAT, OTHER, Turn
+from chatclone.training.loop import train
 
 
 @pytest.mark.slow

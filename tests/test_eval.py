@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from chatclone import cli
-from chatclone.audit import find_cases, mask
+from chatclone.cli import main as cli
+from chatclone.evaluation.audit import find_cases, mask
 from chatclone.config import TrainConfig
-from chatclone.dialogue import OTHER, PERSONA, Dialogue, Turn
-from chatclone.evaluate import EvalConfig, contexts, evaluate, format_result
-from chatclone.train import train
+from chatclone.speaker_format import OTHER, PERSONA, Dialogue, Turn
+from chatclone.evaluation.evaluate import EvalConfig, contexts, evaluate, format_result
+from chatclone.training.loop import train
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_trained_model_beats_its_base_on_held_out_persona_perplexity(run):
                                                            "repetition", "self_talk", "empty"))
         assert [p["message"] for p in model["probes"]] == EvalConfig().probes
     # The references are the real persona replies of the held-out conversation.
-    from chatclone.train import load_dialogues
+    from chatclone.training.loop import load_dialogues
 
     dialogues, _ = load_dialogues(TrainConfig.load(run / "chatclone.json"))
     replies = {t.text for d in dialogues if d.id in held_out for t in d.turns if t.speaker == PERSONA}

@@ -6,11 +6,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from chatclone.cli import main  # noqa: E402
+from chatclone.cli.main import main  # noqa: E402
 from chatclone.config import GenerateConfig, TrainConfig  # noqa: E402
-from chatclone.dialogue import FORMAT, OTHER, PERSONA, Turn  # noqa: E402
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn  # noqa: E402
 from chatclone.errors import ChatcloneError  # noqa: E402
-from chatclone.export import ExportConfig, chat_template, export, modelfile  # noqa: E402
+from chatclone.export.export import ExportConfig, chat_template, export, modelfile  # noqa: E402
 
 HISTORY = [Turn(OTHER, "Hi"), Turn(PERSONA, "Hey - how are you?"),
            Turn(OTHER, "What did you do today?")]
@@ -24,7 +24,7 @@ def run(tmp_path_factory, tiny_model):
     from conftest import chatistics_records
     import json
 
-    from chatclone.train import train
+    from chatclone.training.loop import train
 
     root = tmp_path_factory.mktemp("export")
     (root / "export.json").write_text(json.dumps(chatistics_records()))
@@ -35,7 +35,7 @@ def run(tmp_path_factory, tiny_model):
 
 
 def reference(runs):
-    from chatclone.models import load_trained
+    from chatclone.training.models import load_trained
 
     model, tokenizer = load_trained(runs / "run1")
     model.eval()
@@ -52,7 +52,7 @@ def load_gguf(path):
 
 
 def reply(model, tokenizer) -> str:
-    from chatclone.generate import ReplyEngine
+    from chatclone.inference.engine import ReplyEngine
 
     return ReplyEngine(model, tokenizer).generate(HISTORY, GREEDY).text
 
@@ -89,7 +89,7 @@ def test_gguf_carries_a_chat_template_that_renders_the_speaker_format(run, tmp_p
 
 
 def test_hf_export_is_a_plain_folder_with_speaker_tokens_and_template(run, tmp_path):
-    from chatclone.models import load_trained
+    from chatclone.training.models import load_trained
 
     out = export(ExportConfig(runs_dir=str(run), to="hf", output=str(tmp_path / "hf")))
     model, tokenizer = load_trained(out)
@@ -139,7 +139,7 @@ def test_chat_template_without_generation_prompt_is_the_rendered_dialogue():
 def test_lora_run_is_merged(tmp_path, tiny_model):
     from peft import LoraConfig, get_peft_model
 
-    from chatclone.models import load_base
+    from chatclone.training.models import load_base
 
     run_dir = tmp_path / "runs" / "lora"
     base, tokenizer = load_base(str(tiny_model))
@@ -154,7 +154,7 @@ def test_lora_run_is_merged(tmp_path, tiny_model):
 
     out = export(ExportConfig(run_name="lora", runs_dir=str(tmp_path / "runs"), to="hf"))
     assert not (out / "adapter_config.json").exists()
-    from chatclone.models import load_trained
+    from chatclone.training.models import load_trained
 
     merged, merged_tok = load_trained(out)
     merged.eval()
@@ -166,7 +166,7 @@ def test_non_llama_models_are_refused_with_the_supported_list(tmp_path, tiny_gpt
 
     from conftest import chatistics_records
 
-    from chatclone.train import train
+    from chatclone.training.loop import train
 
     (tmp_path / "export.json").write_text(json.dumps(chatistics_records()))
     train(TrainConfig(data=str(tmp_path / "export.json"), model=str(tiny_gpt2),
@@ -191,7 +191,7 @@ def test_missing_run_is_an_error_naming_the_fix(tmp_path, capsys):
 def test_embedded_model_exports_to_gguf_with_the_same_greedy_reply(tmp_path):
     # SmolLM2 (the default base) has tied embeddings and a digit-splitting BPE pre-tokenizer;
     # its run folder is what training starts from: the base with the speaker tokens added.
-    from chatclone.models import load_base
+    from chatclone.training.models import load_base
 
     model, tokenizer = load_base("embedded")
     model.save_pretrained(tmp_path / "runs" / "run1")

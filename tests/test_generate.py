@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from chatclone.config import GenerateConfig
-from chatclone.dialogue import FORMAT, OTHER, PERSONA, Turn
-from chatclone.generate import ReplyEngine, settled
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
+from chatclone.inference.engine import ReplyEngine, settled
 
 HISTORY = [Turn(OTHER, "Hi"), Turn(PERSONA, "Hey - how are you?"), Turn(OTHER, "Do you like pizza?")]
 
@@ -18,7 +18,7 @@ HISTORY = [Turn(OTHER, "Hi"), Turn(PERSONA, "Hey - how are you?"), Turn(OTHER, "
 @pytest.fixture(scope="module")
 def run(tiny_model):
     """A trained-run-like model: the tiny llama with the speaker tags as special tokens."""
-    from chatclone.models import load_base
+    from chatclone.training.models import load_base
 
     model, tokenizer = load_base(str(tiny_model))
     model.eval()

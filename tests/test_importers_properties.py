@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatclone.errors import ChatcloneError
-from chatclone.importers import importers, load_data
+from chatclone.data.importers import importers, load_data
 
 FIX = Path(__file__).parent / "fixtures"
 SAMPLES = {

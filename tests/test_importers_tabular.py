@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from chatclone.errors import ChatcloneError
-from chatclone.importers import load_data
+from chatclone.data.importers import load_data
 from chatclone.importers.jsonl import write_jsonl
 
 FIX = Path(__file__).parent / "fixtures" / "tabular"

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from chatclone.errors import ChatcloneError
-from chatclone.importers import load_data
-from chatclone.importers.whatsapp import IMPORTER, chat_title
+from chatclone.data.importers import load_data
+from chatclone.data.importers.whatsapp import IMPORTER, chat_title
 
 FIX = Path(__file__).parent / "fixtures" / "whatsapp"
 

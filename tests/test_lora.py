@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from chatclone import lora
+from chatclone.training import lora
 from chatclone.config import TrainConfig
 from chatclone.errors import ChatcloneError
-from chatclone.models import load_base, load_trained
-from chatclone.train import train
+from chatclone.training.models import load_base, load_trained
+from chatclone.training.loop import train
 
 IDS = torch.tensor([[5, 17, 42, 9, 300, 3, 301, 8]])  # 300, 301: the speaker tags
 
@@ -79,7 +79,7 @@ def lora_config(tmp_path, data, model, **kw):
 
 def test_lora_run_saves_an_adapter_that_chat_loads_like_a_merged_run(tmp_path, chatistics_file,
                                                                      tiny_model):
-    from chatclone import cli
+    from chatclone.cli import main as cli
 
     adapter_run = train(lora_config(tmp_path, chatistics_file, tiny_model))
     assert (adapter_run / "adapter_config.json").is_file()

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from chatclone.dialogue import FORMAT
-from chatclone.metrics import (
+from chatclone.speaker_format import FORMAT
+from chatclone.evaluation.metrics import (
     distinct_n, empty_rate, length_ratio, mean_words, perplexity, reply_metrics, repetition,
     repetition_rate, self_talk, self_talk_rate, verbatim,
 )

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 
 from chatclone.config import TrainConfig
-from chatclone.dialogue import FORMAT, PERSONA
+from chatclone.speaker_format import FORMAT, PERSONA
 from chatclone.errors import ChatcloneError
-from chatclone.importers import load_data
-from chatclone.prepare import prepare_conversations, prepare_dialogues
+from chatclone.data.importers import load_data
+from chatclone.data.prepare import prepare_conversations, prepare_dialogues
 
 FIX = Path(__file__).parent / "fixtures"
 

@@ -2,7 +2,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from chatclone.privacy import Redactor, iban_ok, luhn
+from chatclone.data.privacy import Redactor, iban_ok, luhn
 
 CASES = Path(__file__).parent / "fixtures" / "privacy" / "pii_cases.jsonl"
 
@@ -69,7 +69,7 @@ def test_stand_ins_never_reuse_a_real_name():
 
 
 def test_everyday_words_and_domains_in_names_leave_text_alone():
-    from chatclone.privacy import Redactor
+    from chatclone.data.privacy import Redactor
 
     r = Redactor(["My Love", "abcnews.go.com", "Maya Cohen"])
     text = "I love to go home with my dog, see abcnews.go.com later, Maya"

@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from chatclone import cli
+from chatclone.cli import main as cli
 from chatclone.config import TrainConfig
-from chatclone.html_report import REPORT_FILE, write_report
-from chatclone.train import train
+from chatclone.evaluation.report_html import REPORT_FILE, write_report
+from chatclone.training.loop import train
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,14 @@ import httpx
 import pytest
 import torch
 
-from chatclone.dialogue import OTHER, PERSONA, Turn
+from chatclone.speaker_format import OTHER, PERSONA, Turn
 from chatclone.errors import ChatcloneError
-from chatclone.generate import ReplyEngine
-from chatclone.serve import ServeConfig
+from chatclone.inference.engine import ReplyEngine
+from chatclone.serving.serve import ServeConfig
 
 openai = pytest.importorskip("openai")
 uvicorn = pytest.importorskip("uvicorn")
-from chatclone.openai_api import create_app  # noqa: E402  (needs the serve extra)
+from chatclone.serving.openai_api import create_app  # noqa: E402  (needs the serve extra)
 
 KEY = "test-key"
 ASK = [{"role": "user", "content": "Do you like pizza?"}]
@@ -48,7 +48,7 @@ class Paced(torch.nn.Module):
 
 @pytest.fixture(scope="module")
 def tiny(tiny_model):
-    from chatclone.models import load_base
+    from chatclone.training.models import load_base
 
     model, tokenizer = load_base(str(tiny_model))
     return model.eval(), tokenizer

@@ -20,8 +20,8 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
 
 @pytest.fixture(scope="module")
 def engine(tiny_model):
-    from chatclone.generate import ReplyEngine
-    from chatclone.models import load_base
+    from chatclone.inference.engine import ReplyEngine
+    from chatclone.training.models import load_base
 
     model, tokenizer = load_base(str(tiny_model))
     return ReplyEngine(Paced(model.eval(), delay=0.05), tokenizer)  # slow enough to watch

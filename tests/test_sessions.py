@@ -3,8 +3,8 @@ from collections import Counter
 import pytest
 
 from chatclone.errors import ChatcloneError
-from chatclone.records import Conversation, Message
-from chatclone.sessions import (
+from chatclone.data.records import Conversation, Message
+from chatclone.data.sessions import (
     Filters, apply_filters, count_sessions, parse_day, resolve_owners, split_sessions,
 )
 

@@ -3,10 +3,10 @@ import json
 import pytest
 import torch
 
-from chatclone import checkpoint
+from chatclone.training import checkpoint
 from chatclone.config import TrainConfig
 from chatclone.errors import ChatcloneError
-from chatclone.train import train
+from chatclone.training.loop import train
 
 
 def config(tmp_path, data, model, **kw):

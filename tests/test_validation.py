@@ -5,14 +5,15 @@ import json
 import pytest
 import torch
 
-from chatclone import checkpoint, train as train_module
+from chatclone.training import checkpoint
+from chatclone.training import loop as train_module
 from chatclone.config import TrainConfig
-from chatclone.dataset import build_examples, collate
-from chatclone.dialogue import FORMAT, OTHER, PERSONA, Dialogue, Turn
+from chatclone.training.dataset import build_examples, collate
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Dialogue, Turn
 from chatclone.errors import ChatcloneError
-from chatclone.train import label_tokens, train
-from chatclone.trainlog import read_metrics
-from chatclone.validation import loss_sums, split_dialogues
+from chatclone.training.loop import label_tokens, train
+from chatclone.training.log import read_metrics
+from chatclone.training.heldout import loss_sums, split_dialogues
 
 
 def config(tmp_path, data, model, **kw):
@@ -63,7 +64,7 @@ def test_validation_loss_goes_down_and_the_run_keeps_the_lowest(tmp_path, chatis
     lowest = min(val, key=lambda r: r["val_loss"])
     assert best["best_step"] == lowest["step"] == best["saved_step"]
     # The saved model scores the recorded best loss on the held-out conversations.
-    from chatclone.models import load_trained
+    from chatclone.training.models import load_trained
 
     split = json.loads((run_dir / "dataset.json").read_text())["split"]
     assert split["validation"] == 1 and split["train"] == 2
@@ -115,7 +116,7 @@ def test_early_stopping_after_validations_without_improvement(tmp_path, chatisti
 def test_persona_only_labels_leave_no_loss_on_the_other_side(tiny_model):
     from transformers import AutoTokenizer
 
-    from chatclone.models import add_speaker_tokens
+    from chatclone.training.models import add_speaker_tokens
 
     tok = AutoTokenizer.from_pretrained(tiny_model)
     add_speaker_tokens(tok)
@@ -146,7 +147,7 @@ def test_training_loss_counts_exactly_the_chosen_turns(tmp_path, chatistics_file
     # it must equal the base model's loss on the persona tokens (or on every token).
     from accelerate.utils import set_seed
 
-    from chatclone.models import load_base
+    from chatclone.training.models import load_base
 
     cfg = config(tmp_path, chatistics_file, tiny_model, max_steps=1, batch_size=64,
                  train_on=train_on, block_size=512)
@@ -171,7 +172,7 @@ def test_resuming_a_finished_run_keeps_its_best_weights(tmp_path, tiny_model):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from chatclone.validation import BEST_FILE, restore_best
+    from chatclone.training.heldout import BEST_FILE, restore_best
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model)
     run_dir = tmp_path / "run"

@@ -1,0 +1,48 @@
+"""`chatclone train`, then (unless `--no-report`) `eval` and the report on the new run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from chatclone.config import RunOptions, TrainConfig
+from chatclone.rundir import RunDir
+
+
+def given_options(argv: list[str]) -> dict:
+    """The train options written on the command line (not their defaults)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    TrainConfig.add_arguments(parser, only_given=True)
+    given, _ = parser.parse_known_args(argv)
+    return vars(given)
+
+
+def train_options(ns: argparse.Namespace) -> TrainConfig:
+    """The options of this run: with `--resume`, those saved in the run folder, with any given
+    on the command line on top (a changed fixed option is refused later, by name)."""
+    run = RunDir.of(RunOptions(ns.run_name, ns.runs_dir))
+    if ns.resume and run.is_run():
+        return run.resume_config(given_options(getattr(ns, "argv", [])))
+    return TrainConfig.from_namespace(ns)
+
+
+def cmd_train(ns: argparse.Namespace) -> int:
+    from chatclone.cli.evaluate import evaluate_and_report
+    from chatclone.training.loop import train
+
+    cfg = train_options(ns)
+    train(cfg)
+    if cfg.report:
+        print("Next: an evaluation against the base model and report.html (skip it with "
+              "--no-report; run it later with chatclone eval).", file=sys.stderr, flush=True)
+        from chatclone.evaluation.options import EvalConfig
+
+        evaluate_and_report(EvalConfig(run_name=cfg.run_name, runs_dir=cfg.runs_dir,
+                                       device=cfg.device))
+    return 0
+
+
+def register(command: Callable) -> None:
+    p = command("train", cmd_train, "fine-tune a model on a chat export (runs/<name>/)")
+    TrainConfig.add_arguments(p)

@@ -1,0 +1,83 @@
+"""Chatistics JSON export: `DataFrame.to_json(orient='records')` of all platforms' messages.
+
+Records carry `timestamp` (float epoch seconds), `conversationId`, `conversationWithName`,
+`senderName`, `outgoing`, `text`, `language`, `platform`. The file is grouped by platform and
+not chronological, so messages are stably sorted by time inside each conversation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chatclone.errors import ChatcloneError
+from chatclone.data.importers import ImportReport, ImportResult
+from chatclone.data.records import Conversation, Message
+
+FIELDS = (
+    "timestamp", "conversationId", "conversationWithName", "senderName",
+    "outgoing", "text", "language", "platform",
+)
+# `language` and `platform` are informative only; a record without them is still usable.
+REQUIRED = ("timestamp", "conversationId", "senderName", "outgoing", "text")
+
+
+class ChatisticsImporter:
+    name = "chatistics"
+    description = "Chatistics JSON export: a list of records with " + ", ".join(REQUIRED)
+
+    def sniff(self, path: Path) -> bool:
+        if path.suffix.lower() != ".json":
+            return False
+        with open(path, "rb") as f:
+            head = f.read(4096).lstrip()
+        return head.startswith(b"[") and any(k.encode() in head for k in ("senderName", "conversationId"))
+
+    def load(self, path: Path) -> ImportResult:
+        try:
+            records = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ChatcloneError(f"{path}: not valid JSON ({e}); is this a Chatistics export?") from None
+        if not isinstance(records, list):
+            raise ChatcloneError(
+                f"{path}: a Chatistics export is a JSON list of records, this file holds a "
+                f"{type(records).__name__}. Export with `python export.py -f json`."
+            )
+        report = ImportReport(path=str(path), format=self.name, read=len(records))
+        by_conv: dict[str, list[tuple[float, int, Message]]] = {}
+        titles: dict[str, str] = {}
+        for i, rec in enumerate(records):
+            missing = [k for k in REQUIRED if not isinstance(rec, dict) or k not in rec]
+            if missing:
+                raise ChatcloneError(
+                    f"{path}: record {i} is not a Chatistics message: missing field(s) "
+                    f"{', '.join(missing)} (record: {json.dumps(rec)[:200]}). A Chatistics export "
+                    f"has the fields {', '.join(FIELDS)}."
+                )
+            text = rec["text"]
+            if not isinstance(text, str) or not text.strip():
+                report.skip("empty")
+                continue
+            ts = rec["timestamp"]
+            if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+                report.skip("unparsable", i, json.dumps(rec)[:120])
+                continue
+            conv_id = str(rec["conversationId"])
+            msg = Message(
+                sender=str(rec["senderName"]), text=text, timestamp=float(ts),
+                outgoing=bool(rec["outgoing"]), source=f"{path} record {i}",
+            )
+            by_conv.setdefault(conv_id, []).append((float(ts), i, msg))
+            titles.setdefault(conv_id, str(rec.get("conversationWithName") or conv_id))
+            report.imported += 1
+        conversations = [
+            Conversation(
+                id=cid, title=titles[cid], platform="chatistics",
+                messages=tuple(m for _, _, m in sorted(items, key=lambda t: (t[0], t[1]))),
+            )
+            for cid, items in by_conv.items()
+        ]
+        return ImportResult(conversations, [report])
+
+
+IMPORTER = ChatisticsImporter()

@@ -1,0 +1,97 @@
+"""DiscordChatExporter JSON: one channel or DM per file, messages streamed one at a time.
+
+The sender is `author.nickname` (the name people see), not the username. Message kinds other
+than `Default` and `Reply` are system messages (joins, pins, calls; unnamed kinds are numbers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from chatclone.errors import ChatcloneError
+from chatclone.data.importers import ImportReport, ImportResult
+from chatclone.data.importers._common import JsonStream, head_text
+from chatclone.data.records import Conversation, Message
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def parse_iso(value: Any) -> float | None:
+    """ISO 8601 with offset (or `Z`) to epoch seconds; fractions of any length."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
+    try:
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.timezone.utc)
+    return stamp.timestamp()
+
+
+class DiscordImporter:
+    name = "discord"
+    description = "DiscordChatExporter JSON (guild, channel, messages[author, timestamp, content])"
+
+    def sniff(self, path: Path) -> bool:
+        if path.suffix.lower() != ".json":
+            return False
+        head = head_text(path, 2048)
+        return head.lstrip().startswith("{") and '"guild"' in head and '"channel"' in head
+
+    def load(self, path: Path) -> ImportResult:
+        report = ImportReport(path=str(path), format=self.name)
+        meta: dict[str, Any] = {}
+        messages: list[Message] = []
+        with JsonStream(path) as js:
+            if js.peek() != "{":
+                raise ChatcloneError(f"{path}: a DiscordChatExporter file is a JSON object with 'messages'")
+            for key in js.items():
+                if key != "messages" or js.peek() != "[":
+                    meta[key] = js.value()
+                    continue
+                meta["messages"] = True
+                for _ in js.elements():
+                    report.read += 1
+                    msg = convert(js.value(), f"{path} record {report.read - 1}", report)
+                    if msg is not None:
+                        messages.append(msg)
+        if "messages" not in meta:
+            raise ChatcloneError(f"{path}: no 'messages' list; not a DiscordChatExporter export")
+        if any(messages[i].timestamp > messages[i + 1].timestamp for i in range(len(messages) - 1)):
+            messages.sort(key=lambda m: m.timestamp)
+            report.decisions["order"] = "re-sorted by timestamp"
+        report.imported = len(messages)
+        channel = meta.get("channel") if isinstance(meta.get("channel"), dict) else {}
+        title = str(channel.get("name") or path.stem)
+        conv = Conversation(id=f"discord:{channel.get('id', path.stem)}", messages=tuple(messages),
+                            title=title, platform="discord")
+        return ImportResult([conv] if messages else [], [report])
+
+
+def convert(rec: Any, where: str, report: ImportReport) -> Message | None:
+    if not isinstance(rec, dict):
+        report.skip("unparsable", report.read - 1, str(rec))
+        return None
+    if rec.get("type", "Default") not in ("Default", "Reply"):
+        report.skip("system")
+        return None
+    content, author = rec.get("content", ""), rec.get("author")
+    ts = parse_iso(rec.get("timestamp"))
+    sender = (author.get("nickname") or author.get("name")) if isinstance(author, dict) else None
+    if not isinstance(content, str) or ts is None or not isinstance(sender, str) or not sender.strip():
+        report.skip("unparsable", report.read - 1, str(rec))
+        return None
+    if not content.strip():
+        media = rec.get("attachments") or rec.get("stickers") or rec.get("embeds")
+        report.skip("media_only" if media else "empty")
+        return None
+    return Message(sender, content.strip(), ts, None, where)
+
+
+IMPORTER = DiscordImporter()

@@ -1,0 +1,122 @@
+"""Facebook Messenger and Instagram JSON ("Download your information"), old and new layouts.
+
+A thread is a folder of `message_1.json`, `message_2.json`, ... where `message_1.json` holds the
+newest messages and every file is newest-first; they are merged and sorted oldest-first. Every
+string is UTF-8 written as Latin-1 characters (mojibake) and is repaired.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from chatclone.data.importers import ImportReport, ImportResult
+from chatclone.data.importers._common import fix_mojibake, head_text, load_json
+from chatclone.data.records import Conversation, Message
+
+FILE = re.compile(r"message_(\d+)\.json$")
+MEDIA_KEYS = ("photos", "videos", "gifs", "audio_files", "files", "sticker", "share")
+SYSTEM_TYPES = ("Call", "Subscribe", "Unsubscribe")
+# New exports mark notices only by their wording; anchored so ordinary messages never match.
+NOTICE = re.compile(
+    r"^(?:.{1,80} sent an attachment\.|.{1,80} sent a (?:photo|video|link|voice message|GIF|sticker)\.|"
+    r"The video chat ended\.|The call ended\.|.{1,80} started a (?:video )?call\.|.{1,80} missed a "
+    r"(?:video )?call\.|.{1,80} added .{1,80} to the group\.|.{1,80} left the group\.|.{1,80} removed "
+    r".{1,80} from the group\.|.{1,80} named the group .{0,200}\.|.{1,80} changed the group photo\.|"
+    r".{1,80} set (?:the|your|his|her|their) nickname .{0,200}|.{1,80} unsent a message\.?|"
+    r"You unsent a message\.?|Liked a message|.{0,80}Reacted .{1,12} to your message ?|"
+    r".{1,80} reacted .{1,12} to your message ?)$", re.S,
+)
+
+
+def thread_files(path: Path) -> list[Path]:
+    files = [p for p in path.parent.iterdir() if FILE.fullmatch(p.name)]
+    return sorted(files, key=lambda p: int(FILE.fullmatch(p.name).group(1)))
+
+
+class MessengerImporter:
+    name = "messenger"
+    description = ("Facebook Messenger / Instagram JSON thread (message_1.json with "
+                   "participants, messages[sender_name, timestamp_ms, content])")
+
+    def sniff(self, path: Path) -> bool:
+        if not FILE.fullmatch(path.name):
+            return False
+        head = head_text(path, 4096)
+        return head.lstrip().startswith("{") and ('"participants"' in head or '"sender_name"' in head)
+
+    def unit(self, path: Path) -> Path:
+        """All `message_N.json` of one thread are read together, once."""
+        return path.parent
+
+    def load(self, path: Path) -> ImportResult:
+        files = thread_files(path) if FILE.fullmatch(path.name) else [path]
+        platform = "instagram" if "instagram" in str(path).lower() else "messenger"
+        reports, items, meta = [], [], {}
+        for file in files:
+            report = ImportReport(path=str(file), format=self.name)
+            data = load_json(file)
+            if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+                report.skip("unparsable", 0, f"{type(data).__name__} without a 'messages' list")
+                reports.append(report)
+                continue
+            meta = meta or data
+            items += read_messages(data["messages"], file, report)
+            reports.append(report)
+        items.reverse()  # newest-first files: reversing keeps equal timestamps in writing order
+        items.sort(key=lambda m: m.timestamp)
+        participants = names(meta.get("participants"))
+        title = _text(meta.get("title")) or ", ".join(participants) or path.parent.name
+        thread = _text(meta.get("thread_path")) or path.parent.name
+        senders = dict.fromkeys(participants + [m.sender for m in items])
+        conv = Conversation(id=f"{platform}:{thread}", messages=tuple(items), title=title,
+                            platform=platform, participants=tuple(senders))
+        if reports:
+            reports[0].decisions["order"] = "newest-first files merged and sorted oldest-first"
+            reports[0].decisions["text"] = "Latin-1 mojibake repaired to UTF-8"
+        return ImportResult([conv] if items else [], reports)
+
+
+def _text(value: Any) -> str:
+    return fix_mojibake(value) if isinstance(value, str) else ""
+
+
+def names(participants: Any) -> list[str]:
+    if not isinstance(participants, list):
+        return []
+    return [n for p in participants if isinstance(p, dict) and (n := _text(p.get("name")))]
+
+
+def read_messages(records: list, file: Path, report: ImportReport) -> list[Message]:
+    out = []
+    for i, rec in enumerate(records):
+        report.read += 1
+        reason, msg = convert(rec, f"{file} record {i}")
+        if msg is None:
+            report.skip(reason, i, str(rec))
+        else:
+            out.append(msg)
+    report.imported = len(out)
+    return out
+
+
+def convert(rec: Any, where: str) -> tuple[str, Message | None]:
+    if not isinstance(rec, dict):
+        return "unparsable", None
+    sender, ts = _text(rec.get("sender_name")).strip(), rec.get("timestamp_ms")
+    if not sender or not isinstance(ts, (int, float)) or isinstance(ts, bool):
+        return "unparsable", None
+    if "call_duration" in rec or rec.get("type") in SYSTEM_TYPES:
+        return "system", None
+    content = _text(rec.get("content")).strip()
+    if not content:
+        if rec.get("is_unsent"):
+            return "deleted", None
+        return ("media_only" if any(k in rec for k in MEDIA_KEYS) else "empty"), None
+    if NOTICE.match(content):
+        return "system", None
+    return "", Message(sender, content, ts / 1000.0, None, where)
+
+
+IMPORTER = MessengerImporter()

@@ -1,0 +1,94 @@
+"""Who is who: whose export it is (the owner), decided once for every conversation.
+
+`--me NAME` (one per platform) names the owner; otherwise the export's own marks are used
+(Telegram account export, Hangouts, Google Chat, Chatistics), and where the export has none,
+the owner is the one participant present in every conversation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from chatclone.data.records import Conversation
+from chatclone.errors import ChatcloneError
+
+
+def norm_name(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+@dataclass
+class Owners:
+    """The owner's sender names per conversation id, and how they were decided."""
+
+    names: dict[str, frozenset[str]] = field(default_factory=dict)
+    how: str = ""
+    candidates: list[str] = field(default_factory=list)  # when undecided: who it could be
+
+
+def resolve_owners(conversations: Sequence[Conversation], me: Sequence[str] = (),
+                   strict: bool = True) -> Owners:
+    """Decide the owner of every conversation; with `strict`, an undecidable owner is an error."""
+    wanted = {norm_name(n) for n in me if n.strip()}
+    owners = Owners()
+    unmarked = []
+    for conv in conversations:
+        senders = conv.participants or tuple({m.sender for m in conv.messages})
+        named = frozenset(s for s in senders if norm_name(s) in wanted)
+        marked = frozenset(conv.owner_names)
+        if named:
+            owners.names[conv.id] = named
+        elif marked:
+            owners.names[conv.id] = marked
+        else:
+            unmarked.append(conv)
+    if wanted and not any(norm_name(s) in wanted for c in conversations for s in c.participants):
+        everyone = Counter(s for c in conversations for s in c.participants)
+        raise ChatcloneError(
+            f"--me {', '.join(me)}: no such participant. Most frequent participants: "
+            + ", ".join(f"{n} ({k} conversation(s))" for n, k in everyone.most_common(8))
+        )
+    hows = []
+    if any(c.id in owners.names for c in conversations):
+        hows.append("given with --me" if wanted else "marked by the export")
+    owners.how = "; ".join(hows)
+    if unmarked:
+        _infer(unmarked, owners, strict, bool(wanted))
+    return owners
+
+
+def _infer(unmarked: list[Conversation], owners: Owners, strict: bool, named: bool) -> None:
+    presence = Counter(norm_name(s) for c in unmarked for s in set(c.participants))
+    spelled: dict[str, str] = {}
+    for c in unmarked:
+        for s in c.participants:
+            spelled.setdefault(norm_name(s), s)
+    everywhere = sorted(spelled[n] for n, k in presence.items() if k == len(unmarked))
+    why = f"takes part in all {len(unmarked)} conversation(s)"
+    # A 1:1 chat is titled with the *other* person's name (WhatsApp, Messenger, Telegram, ...).
+    titled = {norm_name(c.title) for c in unmarked if len(c.participants) == 2}
+    if len(everywhere) > 1 and len([n for n in everywhere if norm_name(n) not in titled]) == 1:
+        everywhere = [n for n in everywhere if norm_name(n) not in titled]
+        why += " and is not the one the chat is named after"
+    if len(everywhere) == 1:
+        owner = norm_name(everywhere[0])
+        for c in unmarked:
+            owners.names[c.id] = frozenset(s for s in c.participants if norm_name(s) == owner)
+        hows = [owners.how] if owners.how else []
+        owners.how = "; ".join(hows + [f"inferred: {everywhere[0]} {why}"])
+        return
+    ranked = sorted(presence, key=lambda n: (-presence[n], spelled[n]))
+    owners.candidates = everywhere or [spelled[n] for n in ranked[:5]]
+    if not strict:
+        return
+    titles = ", ".join(c.title or c.id for c in unmarked[:5])
+    if everywhere:
+        why = f"{', '.join(everywhere)} all take part in every conversation ({titles})"
+    else:
+        why = "nobody takes part in every conversation; most frequent: " + ", ".join(owners.candidates)
+    hint = " (one --me per platform: add the name used there)" if named else ""
+    raise ChatcloneError(
+        f"cannot tell whose voice to learn: {why}. Pass --me NAME{hint}, e.g. --me \"{owners.candidates[0]}\"."
+    )

@@ -1,0 +1,133 @@
+"""`chatclone export`: a trained run as a merged Hugging Face folder, a GGUF file, or an Ollama model.
+
+Every target carries the speaker format: the HF folder's tokenizer and the GGUF file get a chat
+template that renders `<speaker1>`/`<speaker2>` turns exactly like `SpeakerFormat`, and the
+Ollama `Modelfile` renders the same turns and stops where chat stops (either tag, the newline
+that closes a turn, EOS), so exported models end their turn where `chatclone chat` does. No torch at import time: the CLI imports this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatclone.config import RunOptions, SamplingOptions
+from chatclone.errors import ChatcloneError
+from chatclone.export.gguf import QUANTS
+from chatclone.options import Group, Options, opt
+from chatclone.rundir import RunDir
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, SpeakerFormat, Turn
+
+TARGETS = ("hf", "gguf", "ollama")
+
+
+@dataclass
+class ExportOptions(Group):
+    section = "export"
+    to: str = opt("gguf", "hf: merged save_pretrained folder; gguf: one GGUF file for llama.cpp "
+                  "and LM Studio; ollama: GGUF plus a Modelfile", choices=list(TARGETS))
+    output: str | None = opt(None, "folder to write into (default: export-TARGET inside the run)",
+                             metavar="DIR", aliases=["-o"])
+    quant: str = opt("f16", "GGUF weight type: f16 (faithful), q8_0 (half the size), f32",
+                     choices=list(QUANTS))
+
+
+
+class ExportConfig(Options):
+    """`chatclone export`."""
+
+    groups = {"run": RunOptions, "export": ExportOptions}
+
+    @property
+    def out_dir(self) -> Path:
+        out = Path(self.output) if self.output else RunDir.of(self).path / f"export-{self.to}"
+        if out.exists() and not out.is_dir():
+            raise ChatcloneError(f"-o {out} is a file; give a folder to export into")
+        return out
+
+
+def chat_template(fmt: SpeakerFormat = FORMAT) -> str:
+    """Jinja chat template (transformers, llama.cpp, LM Studio): assistant = persona, user = other
+    side; the generation prompt is the persona's tag, as in `SpeakerFormat.prompt`."""
+    def line(speaker: int) -> str:
+        head, tail = fmt.body(Turn(speaker, "\0")).split("\0")
+        return fmt.tag(speaker) + head + "' + message['content'] + '" + tail.replace("\n", "\\n")
+
+    return (
+        "{%- for message in messages -%}"
+        "{%- if message['role'] == 'assistant' -%}{{ '" + line(PERSONA) + "' }}"
+        "{%- elif message['role'] == 'user' -%}{{ '" + line(OTHER) + "' }}"
+        "{%- endif -%}{%- endfor -%}"
+        "{%- if add_generation_prompt -%}{{ '" + fmt.persona_tag + "' }}{%- endif -%}"
+    )
+
+
+def ollama_template(fmt: SpeakerFormat = FORMAT) -> str:
+    """Go template for Ollama's TEMPLATE, rendering `.Messages` like `SpeakerFormat.prompt`."""
+    persona = fmt.tag(PERSONA) + fmt.body(Turn(PERSONA, "{{ .Content }}"))
+    other = fmt.tag(OTHER) + fmt.body(Turn(OTHER, "{{ .Content }}"))
+    return ('{{ range .Messages }}{{ if eq .Role "assistant" }}' + persona
+            + '{{ else if eq .Role "user" }}' + other + "{{ end }}{{ end }}" + fmt.persona_tag)
+
+
+def modelfile(gguf_name: str, eos: str | None, context: int,
+              gen: SamplingOptions = SamplingOptions(), fmt: SpeakerFormat = FORMAT) -> str:
+    """Ollama's Modelfile: the template, and the same stops as chat (the speaker format's stop
+    texts, the newline included, and EOS)."""
+    stops = list(fmt.stop_texts) + ([eos] if eos else [])
+    # Ollama's parser takes a quoted value literally (no escapes; a newline may sit inside the
+    # quotes, as `ollama show --modelfile` writes it), and triple quotes around one with `"`.
+    quoted = [f'"""{s}"""' if '"' in s else f'"{s}"' for s in stops]
+    lines = [f"FROM ./{gguf_name}", f'TEMPLATE """{ollama_template(fmt)}"""']
+    lines += [f"PARAMETER stop {s}" for s in quoted]
+    lines += [f"PARAMETER temperature {gen.temperature}", f"PARAMETER top_k {gen.top_k}",
+              f"PARAMETER top_p {gen.top_p}", f"PARAMETER num_predict {gen.max_new_tokens}",
+              f"PARAMETER num_ctx {context}"]
+    return "\n".join(lines) + "\n"
+
+
+def load_run(run: RunDir):
+    """Model and tokenizer of a finished run; a LoRA run's adapter comes merged (peft)."""
+    import torch
+
+    from chatclone.training.models import load_trained
+
+    run.require(model=True)
+    return load_trained(run.path, dtype=torch.float32)
+
+
+def export_hf(model, tokenizer, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer.chat_template = chat_template()
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def export_gguf(model, tokenizer, out: Path, quant: str, name: str) -> Path:
+    from chatclone.export.gguf import write_gguf
+
+    out.mkdir(parents=True, exist_ok=True)
+    return write_gguf(model, tokenizer, out / f"{name}-{quant}.gguf", quant, chat_template(), name)
+
+
+def export_ollama(model, tokenizer, out: Path, quant: str, name: str) -> Path:
+    path = export_gguf(model, tokenizer, out, quant, name)
+    context = model.config.max_position_embeddings
+    (out / "Modelfile").write_text(modelfile(path.name, tokenizer.eos_token, min(context, 4096)))
+    return out / "Modelfile"
+
+
+def export(cfg: ExportConfig) -> Path:
+    """Write the export and return the main file or folder."""
+    from chatclone.quiet import quiet_libraries
+
+    quiet_libraries()
+    model, tokenizer = load_run(RunDir.of(cfg).require(model=True))
+    model.eval()
+    name = f"chatclone-{cfg.run_name}".lower()
+    if cfg.to == "hf":
+        return export_hf(model, tokenizer, cfg.out_dir)
+    if cfg.to == "gguf":
+        return export_gguf(model, tokenizer, cfg.out_dir, cfg.quant, name)
+    return export_ollama(model, tokenizer, cfg.out_dir, cfg.quant, name)

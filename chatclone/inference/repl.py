@@ -1,0 +1,169 @@
+"""Terminal chat with a trained run, and one-shot replies.
+
+Reads one message per line, so it works the same typed at a terminal or piped from a file
+(a scripted transcript). Lines starting with `/` are commands (see HELP): `/history` (or `h`),
+`/reset`, `/save FILE`, `/set NAME VALUE` for the sampling options, `/quit` (or end of input).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from chatclone.config import ChatConfig, ReplyConfig, SamplingOptions
+from chatclone.errors import ChatcloneError
+from chatclone.rundir import RunDir
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn, clean_text
+
+HELP = ("Commands: /history (or h) shows the conversation, /reset starts over, /save FILE "
+        "writes the transcript, /set NAME VALUE changes a sampling option (e.g. /set "
+        "temperature 0.7; /set alone lists them), /quit leaves.")
+
+
+def load_engine(cfg: ReplyConfig):
+    from chatclone.inference.engine import load_engine as load
+
+    return load(RunDir.of(cfg), cfg.load)
+
+
+def opening_turns(texts: list[str]) -> list[Turn]:
+    return [Turn(OTHER if i % 2 == 0 else PERSONA, t) for i, t in enumerate(texts)]
+
+
+def print_history(history: list[Turn], out: TextIO) -> None:
+    out.write(FORMAT.render(history) or "(no history yet)\n")
+
+
+def reply_once(cfg: ReplyConfig, message: str) -> str:
+    engine = load_engine(cfg)
+    text = clean_text(message)
+    if not text:
+        raise ChatcloneError("the message is empty; give the text to reply to")
+    history = opening_turns(cfg.opening) + [Turn(OTHER, text)]
+    return engine.generate(history, cfg).text
+
+
+def run_chat(cfg: ChatConfig, stdin: TextIO, out: TextIO, engine=None) -> int:
+    engine = engine or load_engine(cfg)
+    session = Session(cfg, opening_turns(cfg.opening))
+    interactive = stdin.isatty() and not cfg.quiet
+    if not cfg.quiet:
+        out.write(f"Chatting with run {cfg.run_name!r}. {HELP}\n")
+        print_history(session.history, out)
+    while True:
+        if interactive:
+            out.write("you> ")
+            out.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        message = line.strip()
+        if not message:
+            continue
+        if message in ("/quit", "/exit", "q"):
+            break
+        if message in ("h", "/help") or message.startswith("/"):
+            try:
+                session.command(message, out)
+            except ChatcloneError as e:
+                out.write(f"Error: {e}\n")
+            out.flush()
+            continue
+        text = clean_text(message)
+        if not text:
+            continue
+        if not interactive and not cfg.quiet:
+            out.write(f"you> {text}\n")
+        session.history.append(Turn(OTHER, text))
+        if not cfg.quiet:
+            out.write("bot> ")
+        reply = engine.generate(session.history, session.cfg,
+                                on_text=None if cfg.quiet else _writer(out))
+        if cfg.quiet:
+            out.write(reply.text)
+        out.write("\n")
+        out.flush()
+        session.history.append(Turn(PERSONA, reply.text))
+    return 0
+
+
+def _writer(out: TextIO):
+    def write(piece: str) -> None:
+        out.write(piece)
+        out.flush()
+    return write
+
+
+# Options `/set` may change during a chat (the rest of ChatConfig is fixed at start).
+SETTABLE = ("temperature", "top_k", "top_p", "greedy", "max_new_tokens", "min_new_tokens",
+            "repetition_penalty", "no_repeat_ngram_size", "seed", "history_turns",
+            "history_tokens")
+
+
+@dataclass
+class Session:
+    cfg: ChatConfig
+    history: list[Turn]
+
+    def command(self, line: str, out: TextIO) -> None:
+        name, _, arg = line.partition(" ")
+        arg = arg.strip()
+        if name in ("h", "/history"):
+            print_history(self.history, out)
+        elif name == "/help":
+            out.write(HELP + "\n")
+        elif name == "/reset":
+            self.history = opening_turns(self.cfg.opening)
+            if not self.cfg.quiet:
+                out.write("(conversation reset)\n")
+        elif name == "/save":
+            out.write(self.save(arg) + "\n")
+        elif name == "/set":
+            out.write(self.set(arg) + "\n")
+        else:
+            raise ChatcloneError(f"unknown command {name!r}. {HELP}")
+
+    def save(self, arg: str) -> str:
+        if not arg:
+            raise ChatcloneError("/save needs a file name, e.g. /save chat.txt")
+        path = Path(arg).expanduser()
+        try:
+            path.write_text(FORMAT.render(self.history), encoding="utf-8")
+        except OSError as e:
+            raise ChatcloneError(f"could not write {path}: {e.strerror}; pick another file") from None
+        return f"(saved {len(self.history)} turns to {path})"
+
+    def set(self, arg: str) -> str:
+        if not arg:
+            return "  ".join(f"{k}={getattr(self.cfg, k)}" for k in SETTABLE)
+        name, _, raw = arg.partition(" ")
+        name = name.replace("-", "_")
+        if name not in SETTABLE or not raw.strip():
+            raise ChatcloneError(f"usage: /set NAME VALUE, NAME one of {', '.join(SETTABLE)}")
+        field_type = typing.get_type_hints(SamplingOptions)[name]
+        self.cfg = self.cfg.replace(**{name: parse_value(name, raw.strip(), field_type)})
+        return f"({name} = {getattr(self.cfg, name)})"
+
+
+def parse_value(name: str, raw: str, field_type) -> object:
+    """`raw` as the option's type: bools accept on/off, optional numbers accept 'none'."""
+    optional = typing.get_origin(field_type) in (typing.Union, types.UnionType)
+    if optional:
+        if raw.lower() in ("none", "off"):
+            return None
+        field_type = next(a for a in typing.get_args(field_type) if a is not type(None))
+    if field_type is bool:
+        if raw.lower() in ("on", "true", "yes", "1"):
+            return True
+        if raw.lower() in ("off", "false", "no", "0"):
+            return False
+    else:
+        try:
+            return field_type(raw)
+        except ValueError:
+            pass
+    kind = {bool: "on or off", int: "a whole number", float: "a number"}[field_type]
+    raise ChatcloneError(f"{name} must be {kind}{' or none' if optional else ''}, not {raw!r}")

@@ -1,0 +1,45 @@
+"""Options of `chatclone serve`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatclone.config import LoadOptions, RunOptions, SamplingOptions
+from chatclone.errors import ChatcloneError
+from chatclone.options import Group, Options, must, opt
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class ServerOptions(Group):
+    section = "server"
+    host: str = opt("127.0.0.1", "address to listen on; anything but loopback needs --api-key",
+                    metavar="ADDR")
+    port: int = opt(8000, "TCP port to listen on")
+    api_key: str | None = opt(None, "require 'Authorization: Bearer KEY' on the API", metavar="KEY")
+    concurrency: int = opt(1, "replies generated at the same time (on CPU, 1 is fastest overall)")
+    queue: int = opt(16, "requests that may wait for a free slot; more get 429")
+    queue_timeout: float = opt(30.0, "seconds a request waits for a slot before a 503")
+    max_tokens_limit: int = opt(512, "largest max_tokens a request may ask for")
+    max_body_bytes: int = opt(256 * 1024, "largest request body in bytes; larger gets 413")
+
+    def check(self) -> None:
+        if self.host not in LOOPBACK and not self.api_key:
+            raise ChatcloneError(
+                f"refusing to listen on {self.host} without --api-key: anyone who can reach it "
+                "could use the model. Pass --api-key KEY (clients then send 'Authorization: "
+                "Bearer KEY') or keep the default --host 127.0.0.1"
+            )
+        for name in ("concurrency", "max_tokens_limit", "max_body_bytes"):
+            must(getattr(self, name) >= 1, name, "at least 1", getattr(self, name))
+        must(0 < self.port < 65536, "port", "between 1 and 65535", self.port)
+        must(self.queue >= 0, "queue", "at least 0", self.queue)
+        must(self.queue_timeout > 0, "queue_timeout", "above 0", self.queue_timeout)
+
+
+class ServeConfig(Options):
+    """`chatclone serve`: replies come from the same engine and options as `chat`."""
+
+    groups = {"run": RunOptions, "load": LoadOptions, "sampling": SamplingOptions,
+              "server": ServerOptions}

@@ -1,0 +1,145 @@
+"""THE speaker format: how turns become text and tokens, and where a turn ends.
+
+A dialogue is a list of turns, each spoken by the persona (the voice the model learns,
+`<speaker1>`) or by the other side (`<speaker2>`), one turn a line. `SpeakerFormat` is the only
+place that knows this: training renders and encodes with it, the reply engine builds its prompt
+and ends the reply with it, and the exports take their chat templates and stop strings from it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+PERSONA, OTHER = 1, 2
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: int  # PERSONA or OTHER
+    text: str
+
+    def __init__(self, speaker: int, text: str) -> None:  # cheaper than the generated one
+        if speaker != PERSONA and speaker != OTHER:
+            raise ValueError(f"speaker must be {PERSONA} or {OTHER}, got {speaker!r}")
+        object.__setattr__(self, "speaker", speaker)
+        object.__setattr__(self, "text", text)
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    id: str
+    turns: tuple[Turn, ...]
+    conversation: str = ""  # the conversation this session came from (validation splits by it)
+
+    @property
+    def conversation_id(self) -> str:
+        return self.conversation or self.id
+
+
+@dataclass(frozen=True)
+class SpeakerFormat:
+    """One turn per line: `<speaker1> text` for the persona, `<speaker2> text` for the other side."""
+
+    persona_tag: str = "<speaker1>"
+    other_tag: str = "<speaker2>"
+
+    @property
+    def tags(self) -> tuple[str, str]:
+        return (self.persona_tag, self.other_tag)
+
+    def tag(self, speaker: int) -> str:
+        return self.persona_tag if speaker == PERSONA else self.other_tag
+
+    def body(self, turn: Turn) -> str:
+        """What follows the tag on a turn's line (the tag itself is one special token)."""
+        return f" {turn.text}\n"
+
+    def render(self, turns: list[Turn] | tuple[Turn, ...]) -> str:
+        if type(self).tag is SpeakerFormat.tag and type(self).body is SpeakerFormat.body:
+            persona, other = self.persona_tag, self.other_tag  # the same text, no calls per turn
+            return "".join([f"{persona if t.speaker == PERSONA else other} {t.text}\n" for t in turns])
+        return "".join(self.tag(t.speaker) + self.body(t) for t in turns)
+
+    def prompt(self, history: list[Turn] | tuple[Turn, ...]) -> str:
+        """The text the model continues to speak as the persona."""
+        return self.render(history) + self.persona_tag
+
+    def parse(self, text: str) -> list[Turn]:
+        turns = []
+        for line in text.splitlines():
+            for speaker in (PERSONA, OTHER):
+                if line.startswith(self.tag(speaker)):
+                    turns.append(Turn(speaker, line[len(self.tag(speaker)):].strip()))
+        return turns
+
+    @property
+    def turn_end(self) -> str:
+        """What closes a turn: a turn is one line, so a newline ends the reply."""
+        return "\n"
+
+    @property
+    def stop_texts(self) -> tuple[str, ...]:
+        """Every text that ends the persona's turn when the model writes it: either speaker
+        tag (the model starts another turn) or the newline. Chat, eval and serve stop here, and
+        the exports (Ollama's Modelfile, the GGUF chat template) get the same list."""
+        return (*self.tags, self.turn_end)
+
+    def end_of_turn(self, text: str, extra: tuple[str, ...] | list[str] = ()) -> int | None:
+        """Index where the turn ends in generated `text` (the first stop text, or one of the
+        caller's `extra` stops), or None while it goes on."""
+        found = [i for i in (text.find(m) for m in (*self.stop_texts, *extra) if m) if i >= 0]
+        return min(found) if found else None
+
+    def cut_reply(self, text: str) -> tuple[str, bool]:
+        """Cut generated text at the end of the persona's turn. Returns (reply, ended)."""
+        end = self.end_of_turn(text)
+        if end is None:
+            return text.strip(), False
+        return text[:end].strip(), True
+
+    def encode_turn(self, tokenizer, turn: Turn) -> list[int]:
+        """Token ids of one turn: the tag's special token, then the body."""
+        tag_id = tokenizer.convert_tokens_to_ids(self.tag(turn.speaker))
+        return [tag_id] + tokenizer(self.body(turn), add_special_tokens=False)["input_ids"]
+
+    def encode_prompt(self, tokenizer, history: list[Turn] | tuple[Turn, ...]) -> list[int]:
+        ids = [i for t in history for i in self.encode_turn(tokenizer, t)]
+        return ids + [tokenizer.convert_tokens_to_ids(self.persona_tag)]
+
+
+FORMAT = SpeakerFormat()
+
+# Cc (controls) and Cf (format marks such as U+200E), except the whitespace we turn into spaces.
+_WHITESPACE = re.compile(r"\s+")
+
+
+class _CleanTable(dict):
+    """`str.translate` table, filled per character on first sight: line breaks and tabs become
+    spaces, other control and format characters go, everything else stays."""
+
+    def __missing__(self, code: int) -> str | int | None:
+        ch = chr(code)
+        value = " " if ch in "\n\r\t\v\f" else None if unicodedata.category(ch) in ("Cc", "Cf") else code
+        self[code] = value
+        return value
+
+
+_CLEAN = _CleanTable()
+
+
+def clean_text(text: str, fmt: SpeakerFormat = FORMAT) -> str:
+    """One line of plain text: control characters removed, whitespace runs collapsed, and no
+    speaker tag (a message quoting `<speaker1>` must not be able to fake a turn)."""
+    if text.isprintable():
+        # Fast path, same result: printable text has no Cc/Cf and no whitespace but ' '.
+        for tag in fmt.tags:
+            if tag in text:
+                text = text.replace(tag, "")
+        return (_WHITESPACE.sub(" ", text) if "  " in text else text).strip()
+    text = text.translate(_CLEAN)
+    for tag in fmt.tags:
+        text = text.replace(tag, "")
+    return _WHITESPACE.sub(" ", text).strip()
+

@@ -1,0 +1,68 @@
+"""Where training numbers go: `metrics.jsonl` (plain, one JSON object a line) and, when
+installed, TensorBoard event files under `<run>/tensorboard`. Only the main process logs.
+
+`metrics.jsonl` has one line per optimizer step (`loss`, `lr`, `tokens_per_s`), with
+`val_loss` and `val_ppl` added on the steps that were validated. A resumed run appends;
+readers keep the last line written for a step (`read_metrics`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from chatclone import rundir
+
+
+def perplexity(loss: float) -> float:
+    """exp(mean loss per token), capped so an untrained model's loss cannot overflow."""
+    return math.exp(min(loss, 50.0))
+
+
+class RunLog:
+    def __init__(self, run_dir: Path, enabled: bool, tensorboard: bool):
+        self.file = open(run_dir / rundir.METRICS, "a") if enabled else None
+        self.board = None
+        if enabled and tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.board = SummaryWriter(str(run_dir / rundir.TENSORBOARD))
+
+    def _write(self, record: dict) -> None:
+        if self.file:
+            self.file.write(json.dumps(record) + "\n")
+            self.file.flush()
+
+    def train_step(self, step: int, loss: float, lr: float, tokens_per_s: float,
+                   val_loss: float | None = None) -> None:
+        record = {"step": step, "loss": loss, "tokens_per_s": tokens_per_s, "lr": lr}
+        if val_loss is not None:
+            record.update(val_loss=val_loss, val_ppl=perplexity(val_loss))
+        self._write(record)
+        if self.board:
+            self.board.add_scalar("train/loss", loss, step)
+            self.board.add_scalar("train/lr", lr, step)
+            self.board.add_scalar("train/tokens_per_s", tokens_per_s, step)
+            if val_loss is not None:
+                self.board.add_scalar("val/loss", val_loss, step)
+                self.board.add_scalar("val/perplexity", perplexity(val_loss), step)
+                self.board.flush()
+
+    def close(self) -> None:
+        if self.file:
+            self.file.close()
+        if self.board:
+            self.board.close()
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    """One record per step, sorted, the last written winning (a resumed run repeats steps)."""
+    path = run_dir / rundir.METRICS
+    steps: dict[int, dict] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                steps[record["step"]] = record
+    return [steps[k] for k in sorted(steps)]
