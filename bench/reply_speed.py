@@ -25,7 +25,7 @@ import warnings
 
 import torch
 
-from chatclone.config import GenerateConfig
+from chatclone.config import SamplingOptions
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 from chatclone.inference.engine import ReplyEngine
 
@@ -50,7 +50,7 @@ def timed(run) -> tuple[list[int], float, float]:
 
 
 def engine_run(engine: ReplyEngine, prompt: list[int], n: int):
-    cfg = GenerateConfig(greedy=True, max_new_tokens=n, min_new_tokens=n)
+    cfg = SamplingOptions(greedy=True, max_new_tokens=n, min_new_tokens=n)
 
     def run(mark):
         out = []
@@ -134,7 +134,7 @@ def main() -> None:
     model, tokenizer = load_base("embedded")
     model.eval()
     engine = ReplyEngine(model, tokenizer)
-    prompt = engine.prompt_ids(HISTORY, GenerateConfig(max_new_tokens=args.tokens))
+    prompt = engine.prompt_ids(HISTORY, SamplingOptions(max_new_tokens=args.tokens))
     n, skip = args.tokens, set(args.skip.split(","))
     variants = {"generate fp32 (baseline)": lambda: generate_run(model, engine, prompt, n)}
     variants["chatclone fp32"] = lambda: engine_run(engine, prompt, n)

@@ -77,9 +77,22 @@ def test_chat_on_missing_run_lists_runs(run, capsys):
 
 
 def test_chat_on_unfinished_run(run, capsys, tmp_path):
-    (tmp_path / "half").mkdir()
+    from chatclone.rundir import RunDir
+
+    # A run killed before its final save: its options are written, its model is not.
+    RunDir(tmp_path / "half").write_config(TrainConfig(data="sample", run_name="half"))
     assert main(["chat", "--run-name", "half", "--runs-dir", str(tmp_path)]) == 1
-    assert "run 'half' has no final model yet" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "Error: run 'half' has no final model yet (training did not finish). Finish it with: "
+        "chatclone train --run-name half --resume\n")
+
+
+def test_chat_on_a_folder_that_is_not_a_run(capsys, tmp_path):
+    (tmp_path / "stray").mkdir()
+    assert main(["chat", "--run-name", "stray", "--runs-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"Error: {tmp_path / 'stray'} is not a chatclone run folder (it has no chatclone.json). "
+        "Train one with: chatclone train --data EXPORT --run-name stray\n")
 
 
 def test_bfloat16_weights_reply(run):

@@ -105,7 +105,7 @@ def test_resume_without_checkpoint(tmp_path, capsys, chatistics_file):
 
 @pytest.mark.parametrize("args, message", [
     (["--max-steps", "0"], "Error: --max-steps must be at least 1 (got 0)\n"),
-    (["--lr", "-1"], "Error: --epochs and --lr must be above 0\n"),
+    (["--lr", "-1"], "Error: --lr must be above 0 (got -1.0)\n"),
     (["--warmup-ratio", "2"], "Error: --warmup-ratio must be between 0 and 1 (got 2.0)\n"),
 ])
 def test_out_of_range_training_options(args, message, capsys):

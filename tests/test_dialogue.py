@@ -1,6 +1,5 @@
-from chatclone.speaker_format import (
-    FORMAT, OTHER, PERSONA, SelectionOptions, Turn, clean_text, select_dialogues,
-)
+from chatclone.data.select import SelectionRules, select_dialogues
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn, clean_text
 from chatclone.errors import ChatcloneError
 from chatclone.data.records import Conversation, Message
 
@@ -49,7 +48,7 @@ def test_sorted_by_time_merged_and_outgoing_is_persona():
         Message("x", "first", timestamp=1.0, outgoing=False),
         Message("x", "second", timestamp=2.0, outgoing=False),
     )
-    dialogues, stats = select_dialogues([Conversation("c", msgs)], SelectionOptions(min_messages=1))
+    dialogues, stats = select_dialogues([Conversation("c", msgs)], SelectionRules(min_messages=1))
     assert dialogues[0].turns == (Turn(OTHER, "first | second"), Turn(PERSONA, "later"))
     assert stats.merged == 1
 
@@ -64,7 +63,7 @@ def test_selection_rules_and_error_names_each_rule():
         "(relax with --no-two-senders-only); 1 had too few messages (relax with --min-messages). "
         "Current settings: min_messages=11, two_senders_only=True."
     )
-    dialogues, _ = select_dialogues([group, short], SelectionOptions(min_messages=2, two_senders_only=False))
+    dialogues, _ = select_dialogues([group, short], SelectionRules(min_messages=2, two_senders_only=False))
     assert len(dialogues) == 2
 
 
@@ -75,7 +74,7 @@ def test_rules_judge_the_conversation_then_sessions_are_kept():
         Message(sender=s, text=t, timestamp=i * 60 + (86400 if i >= 6 else 0), outgoing=s == "me")
         for i, (s, t) in enumerate(spec)
     ))
-    dialogues, stats = select_dialogues([c], SelectionOptions(session_gap_hours=6))
+    dialogues, stats = select_dialogues([c], SelectionRules(session_gap_hours=6))
     assert [len(d.turns) for d in dialogues] == [6, 6]
     assert {d.conversation_id for d in dialogues} == {"c"} and len({d.id for d in dialogues}) == 2
     assert stats.kept == 2 and not stats.removed

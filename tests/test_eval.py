@@ -4,11 +4,12 @@ import json
 
 import pytest
 
-from chatclone.cli import main as cli
+from chatclone import cli
 from chatclone.evaluation.audit import find_cases, mask
 from chatclone.config import TrainConfig
 from chatclone.speaker_format import OTHER, PERSONA, Dialogue, Turn
-from chatclone.evaluation.evaluate import EvalConfig, contexts, evaluate, format_result
+from chatclone.evaluation.evaluate import contexts, evaluate, format_result
+from chatclone.evaluation.options import EvalConfig
 from chatclone.training.loop import train
 
 
@@ -53,7 +54,9 @@ def test_trained_model_beats_its_base_on_held_out_persona_perplexity(run):
     # The references are the real persona replies of the held-out conversation.
     from chatclone.training.loop import load_dialogues
 
-    dialogues, _ = load_dialogues(TrainConfig.load(run / "chatclone.json"))
+    from chatclone.rundir import RunDir
+
+    dialogues, _ = load_dialogues(RunDir(run).read_config())
     replies = {t.text for d in dialogues if d.id in held_out for t in d.turns if t.speaker == PERSONA}
     assert trained["samples"] and all(s["reference"] in replies for s in trained["samples"])
 
@@ -74,11 +77,43 @@ def test_eval_command_prints_the_table(run, capsys):
 
 
 def test_eval_of_a_folder_that_is_not_a_run(tmp_path, capsys):
+    (tmp_path / "nope").mkdir()
     assert cli.main(["eval", "--runs-dir", str(tmp_path), "--run-name", "nope"]) == 1
     path = tmp_path / "nope"
     assert capsys.readouterr().err == (
-        f"Error: {path / 'chatclone.json'} not found: {path} is not a chatclone run folder; "
-        "train one with chatclone train --data EXPORT --run-name NAME\n")
+        f"Error: {path} is not a chatclone run folder (it has no chatclone.json). "
+        "Train one with: chatclone train --data EXPORT --run-name nope\n")
+
+
+def test_eval_needs_only_the_run_folder(run, tmp_path):
+    """The export moved away (or deleted): eval reads the run folder alone, same numbers."""
+    import shutil
+
+    from chatclone.rundir import RunDir
+
+    before = evaluate(eval_config(run, base=False))
+    export = RunDir(run).read_config().data
+    moved = tmp_path / "moved.json"
+    shutil.move(export, moved)
+    try:
+        after = evaluate(eval_config(run, base=False))
+    finally:
+        shutil.move(moved, export)
+    assert after == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--temperature", "-1"], "Error: --temperature must be at least 0 (got -1.0)\n"),
+    (["--top-p", "5"], "Error: --top-p must be above 0 and at most 1 (got 5.0)\n"),
+    (["--max-new-tokens", "0"], "Error: --max-new-tokens must be at least 1 (got 0)\n"),
+    (["--samples", "0"], "Error: --samples must be at least 1 (got 0)\n"),
+])
+def test_eval_validates_its_sampling_options_like_chat(args, message, capsys):
+    assert cli.main(["eval", *args]) == 1
+    assert capsys.readouterr().err == message
+    if args[0] != "--samples":
+        assert cli.main(["chat", *args]) == 1
+        assert capsys.readouterr().err == message
 
 
 def test_contexts_are_persona_turns_with_their_history_spread_evenly():

@@ -7,14 +7,15 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from chatclone.cli.main import main  # noqa: E402
-from chatclone.config import GenerateConfig, TrainConfig  # noqa: E402
+from chatclone.config import SamplingOptions, TrainConfig  # noqa: E402
+from chatclone.rundir import RunDir  # noqa: E402
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn  # noqa: E402
 from chatclone.errors import ChatcloneError  # noqa: E402
 from chatclone.export.export import ExportConfig, chat_template, export, modelfile  # noqa: E402
 
 HISTORY = [Turn(OTHER, "Hi"), Turn(PERSONA, "Hey - how are you?"),
            Turn(OTHER, "What did you do today?")]
-GREEDY = GenerateConfig(greedy=True, max_new_tokens=16)
+GREEDY = SamplingOptions(greedy=True, max_new_tokens=16)
 MESSAGES = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hey - how are you?"},
             {"role": "user", "content": "What did you do today?"}]
 
@@ -110,9 +111,10 @@ def test_ollama_modelfile_stops_at_both_tags_and_eos(run, tmp_path):
     lines = text.splitlines()
     assert lines[0] == "FROM ./chatclone-run1-q8_0.gguf"
     assert (tmp_path / "chatclone-run1-q8_0.gguf").is_file()
-    assert [line for line in lines if line.startswith("PARAMETER stop")] == [
-        'PARAMETER stop "<speaker1>"', 'PARAMETER stop "<speaker2>"',
-        'PARAMETER stop "<|endoftext|>"']
+    # The same stops as chat: both tags, the newline that ends a turn (written literally inside
+    # the quotes, as Ollama's own `show --modelfile` does), and EOS.
+    assert ('PARAMETER stop "<speaker1>"\nPARAMETER stop "<speaker2>"\nPARAMETER stop "\n"\n'
+            'PARAMETER stop "<|endoftext|>"\n') in text
     assert 'TEMPLATE """{{ range .Messages }}{{ if eq .Role "assistant" }}<speaker1> {{ .Content }}\n' \
         '{{ else if eq .Role "user" }}<speaker2> {{ .Content }}\n{{ end }}{{ end }}<speaker1>"""' in text
 
@@ -148,8 +150,8 @@ def test_lora_run_is_merged(tmp_path, tiny_model):
     peft_model.eval()
     peft_model.save_pretrained(run_dir)
     tokenizer.save_pretrained(run_dir)
-    TrainConfig(data="sample", model=str(tiny_model), run_name="lora",
-                runs_dir=str(tmp_path / "runs")).save(run_dir / "chatclone.json")
+    RunDir(run_dir).write_config(TrainConfig(data="sample", model=str(tiny_model), run_name="lora",
+                                             runs_dir=str(tmp_path / "runs")))
     expected = prompt_logits(peft_model, tokenizer)
 
     out = export(ExportConfig(run_name="lora", runs_dir=str(tmp_path / "runs"), to="hf"))
@@ -183,8 +185,8 @@ def test_non_llama_models_are_refused_with_the_supported_list(tmp_path, tiny_gpt
 def test_missing_run_is_an_error_naming_the_fix(tmp_path, capsys):
     assert main(["export", "--runs-dir", str(tmp_path), "--run-name", "nope"]) == 1
     assert capsys.readouterr().err == (
-        f"Error: no run named 'nope' in {tmp_path}; train one with: chatclone train --data "
-        "EXPORT --run-name nope\n")
+        f"Error: no run named 'nope' in {tmp_path} (there are no runs in {tmp_path} yet). Train "
+        "one with: chatclone train --data EXPORT --run-name nope\n")
 
 
 @pytest.mark.slow
@@ -196,6 +198,7 @@ def test_embedded_model_exports_to_gguf_with_the_same_greedy_reply(tmp_path):
     model, tokenizer = load_base("embedded")
     model.save_pretrained(tmp_path / "runs" / "run1")
     tokenizer.save_pretrained(tmp_path / "runs" / "run1")
+    RunDir(tmp_path / "runs" / "run1").write_config(TrainConfig(data="sample"))
     ref_model, ref_tok = reference(tmp_path / "runs")
     path = export(ExportConfig(runs_dir=str(tmp_path / "runs"), to="gguf", quant="f16"))
     gguf_model, gguf_tok = load_gguf(path)

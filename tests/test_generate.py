@@ -8,7 +8,7 @@ import threading
 import pytest
 import torch
 
-from chatclone.config import GenerateConfig
+from chatclone.config import SamplingOptions
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 from chatclone.inference.engine import ReplyEngine, settled
 
@@ -53,7 +53,7 @@ def forced_reply(run, script, **cfg):
     model, tokenizer = run
     engine = ReplyEngine(Forced(model, script), tokenizer)
     pieces: list[str] = []
-    reply = engine.generate(HISTORY, GenerateConfig(greedy=True, **cfg), on_text=pieces.append)
+    reply = engine.generate(HISTORY, SamplingOptions(greedy=True, **cfg), on_text=pieces.append)
     return reply, pieces
 
 
@@ -104,7 +104,7 @@ def test_min_new_tokens_bans_the_end_of_the_turn(run):
 def test_greedy_tokens_match_transformers_generate_with_the_same_options(run):
     model, tokenizer = run
     engine = ReplyEngine(model, tokenizer)
-    cfg = GenerateConfig(greedy=True, max_new_tokens=24, repetition_penalty=1.3,
+    cfg = SamplingOptions(greedy=True, max_new_tokens=24, repetition_penalty=1.3,
                          no_repeat_ngram_size=2)
     prompt = engine.prompt_ids(HISTORY, cfg)
     ours = list(engine.tokens(prompt, cfg))
@@ -120,9 +120,9 @@ def test_greedy_tokens_match_transformers_generate_with_the_same_options(run):
 
 def test_a_seed_makes_sampling_reproducible(run):
     engine = ReplyEngine(*run)
-    cfg = GenerateConfig(temperature=1.5, top_k=0, top_p=1.0, max_new_tokens=12,
+    cfg = SamplingOptions(temperature=1.5, top_k=0, top_p=1.0, max_new_tokens=12,
                          min_new_tokens=12)
-    seeded = [GenerateConfig(**{**cfg.__dict__, "seed": s}) for s in (7, 7, 8)]
+    seeded = [SamplingOptions(**{**cfg.__dict__, "seed": s}) for s in (7, 7, 8)]
     a, b, c = (list(engine.tokens(engine.prompt_ids(HISTORY, s), s)) for s in seeded)
     assert a == b and a != c
 
@@ -131,8 +131,8 @@ def test_history_budget_in_tokens_drops_the_oldest_turns_first(run):
     engine = ReplyEngine(*run)
     history = [Turn(OTHER if i % 2 == 0 else PERSONA, f"I went to the park and read a book. {i}")
                for i in range(10)]
-    full = engine.prompt_ids(history, GenerateConfig(history_turns=10))
-    cfg = GenerateConfig(history_turns=10, history_tokens=60)
+    full = engine.prompt_ids(history, SamplingOptions(history_turns=10))
+    cfg = SamplingOptions(history_turns=10, history_tokens=60)
     prompt = engine.prompt_ids(history, cfg)
     assert len(prompt) <= 61 < len(full)
     kept = FORMAT.parse(run[1].decode(prompt[:-1]).replace("<speaker", "\n<speaker"))
@@ -145,7 +145,7 @@ def test_cancel_stops_at_the_next_token(run):
     cancel = threading.Event()
     engine = ReplyEngine(Forced(run[0], ids(tokenizer, "I went to the park and read a book.")),
                          tokenizer)
-    reply = engine.generate(HISTORY, GenerateConfig(greedy=True), on_text=lambda _: cancel.set(),
+    reply = engine.generate(HISTORY, SamplingOptions(greedy=True), on_text=lambda _: cancel.set(),
                             cancel=cancel)
     assert reply.cancelled and not reply.ended and reply.tokens < 5
 

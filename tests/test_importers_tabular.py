@@ -5,7 +5,7 @@ import pytest
 
 from chatclone.errors import ChatcloneError
 from chatclone.data.importers import load_data
-from chatclone.importers.jsonl import write_jsonl
+from chatclone.data.importers.jsonl import write_jsonl
 
 FIX = Path(__file__).parent / "fixtures" / "tabular"
 

@@ -79,7 +79,7 @@ def lora_config(tmp_path, data, model, **kw):
 
 def test_lora_run_saves_an_adapter_that_chat_loads_like_a_merged_run(tmp_path, chatistics_file,
                                                                      tiny_model):
-    from chatclone.cli import main as cli
+    from chatclone import cli
 
     adapter_run = train(lora_config(tmp_path, chatistics_file, tiny_model))
     assert (adapter_run / "adapter_config.json").is_file()

@@ -1,9 +1,9 @@
-import argparse
+
 from pathlib import Path
 
 import pytest
 
-from chatclone.config import TrainConfig
+from chatclone.config import InputOptions, TrainConfig
 from chatclone.speaker_format import FORMAT, PERSONA
 from chatclone.errors import ChatcloneError
 from chatclone.data.importers import load_data
@@ -40,21 +40,21 @@ def test_no_redact_and_persona_choice(tmp_path):
 
 def test_group_chat_persona_vs_everyone_else():
     result = load_data(FIX / "telegram" / "account" / "result.json")
-    ns = argparse.Namespace(conversation=["Hiking"], redact=False)
+    ns = InputOptions(conversation=["Hiking"], redact=False)
     prepared = prepare_conversations(result, ns)
     group = prepared.conversations[0]
     assert [m.outgoing for m in group.messages] == [False, True, False]
 
 
 def test_redacted_jsonl_is_not_redacted_twice(tmp_path):
-    from chatclone.importers.jsonl import write_jsonl
+    from chatclone.data.importers.jsonl import write_jsonl
 
     result = load_data(FIX / "whatsapp" / "WhatsApp Chat with Tom.txt")
-    first = prepare_conversations(result, argparse.Namespace(me=["Tom"]))
+    first = prepare_conversations(result, InputOptions(me=["Tom"]))
     out = tmp_path / "chats.jsonl"
     with open(out, "w") as f:
         write_jsonl(first.conversations, f)
-    again = prepare_conversations(load_data(out), argparse.Namespace())
+    again = prepare_conversations(load_data(out), InputOptions())
     assert [m.sender for m in again.conversations[0].messages] == [m.sender for m in first.conversations[0].messages]
     assert again.owners.how == "marked by the export"
 
@@ -62,7 +62,7 @@ def test_redacted_jsonl_is_not_redacted_twice(tmp_path):
 def test_unknown_persona():
     result = load_data(FIX / "discord")
     with pytest.raises(ChatcloneError, match="--persona 'Zed': no such participant. Participants: Ana, Mira"):
-        prepare_conversations(result, argparse.Namespace(persona="Zed"))
+        prepare_conversations(result, InputOptions(persona="Zed"))
 
 
 def test_bundled_sample_still_works_without_redaction_of_public_text():

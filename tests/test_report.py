@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from chatclone.cli import main as cli
-from chatclone.config import TrainConfig
-from chatclone.evaluation.report_html import REPORT_FILE, write_report
-from chatclone.training.loop import train
+from chatclone import cli
+from chatclone.evaluation.report_html import write_report
+from chatclone.rundir import REPORT as REPORT_FILE
+from chatclone.rundir import RunDir
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +22,12 @@ def run(tmp_path_factory, tiny_model):
     root = tmp_path_factory.mktemp("report")
     data = root / "export.json"
     data.write_text(json.dumps(chatistics_records(n_convs=4)))
-    cfg = TrainConfig(data=str(data), model=str(tiny_model), runs_dir=str(root / "runs"),
-                      run_name="r", batch_size=4, block_size=64, max_steps=8, val_every=2,
-                      lr=3e-2, min_messages=2, device="cpu", cache=False)
-    return train(cfg)  # with the default --report: evaluation and report.html at the end
+    # `chatclone train` with the default --report: evaluation and report.html at the end.
+    assert cli.main(["train", "--data", str(data), "--model", str(tiny_model), "--runs-dir",
+                     str(root / "runs"), "--run-name", "r", "--batch-size", "4", "--block-size",
+                     "64", "--max-steps", "8", "--val-every", "2", "--lr", "3e-2",
+                     "--min-messages", "2", "--device", "cpu", "--no-cache"]) == 0
+    return root / "runs" / "r"
 
 
 def test_training_ends_with_a_complete_report(run):
@@ -50,14 +52,19 @@ def test_report_command_rebuilds_it_from_the_folder(run, capsys):
 def test_report_of_an_unevaluated_run_says_how_to_evaluate(run, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(run, copy, ignore=shutil.ignore_patterns("eval.json", "checkpoints"))
-    assert "Not evaluated yet: run <code>chatclone eval</code>." in write_report(copy).read_text()
+    assert "Not evaluated yet: run <code>chatclone eval</code>." in write_report(RunDir(copy)).read_text()
 
 
 def test_report_of_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert cli.main(["report", "--runs-dir", str(tmp_path), "--run-name", "x"]) == 1
     assert capsys.readouterr().err == (
-        f"Error: {tmp_path / 'x' / 'chatclone.json'} not found: {tmp_path / 'x'} is not a "
-        "chatclone run folder (train one with chatclone train)\n")
+        f"Error: no run named 'x' in {tmp_path} (there are no runs in {tmp_path} yet). Train one "
+        "with: chatclone train --data EXPORT --run-name x\n")
+    (tmp_path / "x").mkdir()
+    assert cli.main(["report", "--runs-dir", str(tmp_path), "--run-name", "x"]) == 1
+    assert capsys.readouterr().err == (
+        f"Error: {tmp_path / 'x'} is not a chatclone run folder (it has no chatclone.json). "
+        "Train one with: chatclone train --data EXPORT --run-name x\n")
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")

@@ -4,9 +4,10 @@ import pytest
 
 from chatclone.errors import ChatcloneError
 from chatclone.data.records import Conversation, Message
-from chatclone.data.sessions import (
-    Filters, apply_filters, count_sessions, parse_day, resolve_owners, split_sessions,
-)
+from chatclone.config import parse_day
+from chatclone.data.filters import Filters, apply_filters
+from chatclone.data.people import resolve_owners
+from chatclone.data.sessions import count_sessions, session_cuts
 
 
 def conv(cid, senders, times=None, outgoing=None):
@@ -63,11 +64,9 @@ def test_me_matching_nobody():
 def test_sessions_split_at_gap():
     hour = 3600.0
     c = conv("a", ["A", "B", "A", "B", "A"], [0, 60, 7 * hour, 7 * hour + 60, 30 * hour])
-    parts = split_sessions(c, 6)
-    assert [p.id for p in parts] == ["a#1", "a#2", "a#3"]
-    assert [len(p.messages) for p in parts] == [2, 2, 1]
+    assert session_cuts(c.messages, 6) == [0, 2, 4]  # sessions of 2, 2 and 1 messages
     assert count_sessions(c, 6) == 3 and count_sessions(c, 0) == 1
-    assert split_sessions(c, 0) == [c] and split_sessions(c, 48) == [c]
+    assert session_cuts(c.messages, 0) == [0] and session_cuts(c.messages, 48) == [0]
 
 
 def test_filters_count_what_they_remove():

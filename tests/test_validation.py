@@ -172,17 +172,19 @@ def test_resuming_a_finished_run_keeps_its_best_weights(tmp_path, tiny_model):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from chatclone.training.heldout import BEST_FILE, restore_best
+    from chatclone import rundir
+    from chatclone.rundir import RunDir
+    from chatclone.training.best import restore_best
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model)
     run_dir = tmp_path / "run"
     model.save_pretrained(run_dir)
-    (run_dir / BEST_FILE).write_text(_json.dumps({"best_step": 4, "saved_step": 4}))
+    (run_dir / rundir.BEST).write_text(_json.dumps({"best_step": 4, "saved_step": 4}))
     other = AutoModelForCausalLM.from_pretrained(tiny_model)
     with torch.no_grad():
         for p in other.parameters():
             p.add_(1.0)
-    assert restore_best(other, run_dir, 4)
+    assert restore_best(other, RunDir(run_dir), 4)
     for (name, a), b in zip(model.state_dict().items(), other.state_dict().values()):
         assert torch.equal(a, b), name
-    assert not restore_best(other, run_dir, 5)
+    assert not restore_best(other, RunDir(run_dir), 5)

@@ -72,7 +72,7 @@ def cmd_inspect(ns: argparse.Namespace) -> int:
 
 
 def cmd_import(ns: argparse.Namespace) -> int:
-    from chatclone.importers.jsonl import write_jsonl
+    from chatclone.data.importers.jsonl import write_jsonl
 
     if not ns.output and not ns.preview:
         raise ChatcloneError("import needs -o FILE.jsonl (or --preview to only look at a sample)")

@@ -14,7 +14,8 @@ from typing import IO, Any
 
 from chatclone.data.importers import ImportResult
 from chatclone.data.records import Conversation
-from chatclone.data.sessions import Owners, count_sessions
+from chatclone.data.people import Owners
+from chatclone.data.sessions import count_sessions
 
 CHARS_PER_TOKEN = 4
 MAX_ROWS = 40
