@@ -24,9 +24,11 @@ from pathlib import Path
 
 CHATISTICS_WHATSAPP = 3_400.0
 ORIGINAL_SPEAKER_TEXT = 22_000.0
-WORDS = ("ok sure see you tomorrow at the station did you get my message haha yes no maybe later "
-         "dinner tonight I think so what time works for you call me when you are free love it "
-         "thanks a lot running late sorry traffic again let's do it great idea").split()
+WORDS = (
+    "ok sure see you tomorrow at the station did you get my message haha yes no maybe later "
+    "dinner tonight I think so what time works for you call me when you are free love it "
+    "thanks a lot running late sorry traffic again let's do it great idea"
+).split()
 PEOPLE = ("Maya Cohen", "Ana Silva")
 
 
@@ -39,7 +41,9 @@ def write_whatsapp(path: Path, n: int, seed: int = 0) -> None:
     rng = random.Random(seed)
     t = 1_600_000_000
     with open(path, "w", encoding="utf-8") as f:
-        f.write("1/1/20, 9:00\u202fAM - Messages and calls are end-to-end encrypted. Tap to learn more.\n")
+        f.write(
+            "1/1/20, 9:00\u202fAM - Messages and calls are end-to-end encrypted. Tap to learn more.\n"
+        )
         for i in range(n):
             t += rng.choice((20, 45, 90, 300, 900, 30_000))
             lt = time.gmtime(t)
@@ -57,23 +61,32 @@ def write_telegram(path: Path, n: int, seed: int = 0) -> None:
     rng = random.Random(seed)
     t = 1_600_000_000
     with open(path, "w", encoding="utf-8") as f:
-        f.write('{\n "name": "Maya Cohen",\n "type": "personal_chat",\n "id": 4242,\n "messages": [')
+        f.write(
+            '{\n "name": "Maya Cohen",\n "type": "personal_chat",\n "id": 4242,\n "messages": ['
+        )
         for i in range(n):
             t += rng.choice((20, 45, 90, 300, 900, 30_000))
             who = PEOPLE[i % 2]
             text = sentence(rng)
-            value = json.dumps(text if rng.random() < 0.9 else [text + " ", {"type": "link", "text": "https://example.org"}])
+            value = json.dumps(
+                text
+                if rng.random() < 0.9
+                else [text + " ", {"type": "link", "text": "https://example.org"}]
+            )
             date = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
-            f.write(("," if i else "") + f'\n  {{\n   "id": {i + 1},\n   "type": "message",\n   "date": "{date}",\n'
-                    f'   "date_unixtime": "{t}",\n   "from": "{who}",\n   "from_id": "user{1 + i % 2}",\n'
-                    f'   "text": {value},\n   "text_entities": []\n  }}')
+            f.write(
+                ("," if i else "")
+                + f'\n  {{\n   "id": {i + 1},\n   "type": "message",\n   "date": "{date}",\n'
+                f'   "date_unixtime": "{t}",\n   "from": "{who}",\n   "from_id": "user{1 + i % 2}",\n'
+                f'   "text": {value},\n   "text_entities": []\n  }}'
+            )
         f.write("\n ]\n}")
 
 
 def run_case(case: str, path: str) -> dict:
     """One measurement, in this process: returns messages, seconds, peak RSS."""
-    from chatclone.speaker_format import FORMAT
     from chatclone.data.importers import load_data
+    from chatclone.speaker_format import FORMAT
 
     start = time.perf_counter()
     chars = 0
@@ -81,8 +94,13 @@ def run_case(case: str, path: str) -> dict:
         from chatclone.data.prepare import prepare_dialogues
 
         # What `train` runs: load -> owner -> redaction -> 6 h sessions -> select_dialogues.
-        opts = argparse.Namespace(data=path, me=["Ana Silva"], redact=case == "text-redacted",
-                                  min_messages=2, session_gap_hours=6.0)
+        opts = argparse.Namespace(
+            data=path,
+            me=["Ana Silva"],
+            redact=case == "text-redacted",
+            min_messages=2,
+            session_gap_hours=6.0,
+        )
         dialogues, stats = prepare_dialogues(opts)
         messages = stats["messages"]
         chars = sum(len(FORMAT.render(d.turns)) for d in dialogues)
@@ -91,13 +109,22 @@ def run_case(case: str, path: str) -> dict:
         messages = sum(len(c.messages) for c in result.conversations)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"case": case, "messages": messages, "seconds": seconds, "peak_rss_bytes": peak,
-            "training_text_chars": chars}
+    return {
+        "case": case,
+        "messages": messages,
+        "seconds": seconds,
+        "peak_rss_bytes": peak,
+        "training_text_chars": chars,
+    }
 
 
 def measure(case: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--case", case, "--path", str(path)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--case", case, "--path", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -113,7 +140,10 @@ def main() -> None:
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        sources = {"whatsapp": Path(tmp) / "WhatsApp Chat with Maya Cohen.txt", "telegram": Path(tmp) / "result.json"}
+        sources = {
+            "whatsapp": Path(tmp) / "WhatsApp Chat with Maya Cohen.txt",
+            "telegram": Path(tmp) / "result.json",
+        }
         write_whatsapp(sources["whatsapp"], ns.messages)
         write_telegram(sources["telegram"], ns.messages)
         for name, path in sources.items():
@@ -126,12 +156,20 @@ def main() -> None:
     if ns.json:
         print(json.dumps(rows, indent=1))
         return
-    print(f"{'source':9} {'case':14} {'messages':>9} {'s':>7} {'msg/s':>9} {'peak MiB':>9} {'file MiB':>9}  ratio")
+    print(
+        f"{'source':9} {'case':14} {'messages':>9} {'s':>7} {'msg/s':>9} {'peak MiB':>9} {'file MiB':>9}  ratio"
+    )
     for r in rows:
-        ref = "x Chatistics WhatsApp 3.4k/s" if r["case"] == "import" else "x original speaker text 22k/s"
-        print(f"{r['source']:9} {r['case']:14} {r['messages']:>9} {r['seconds']:>7.2f} "
-              f"{r['messages_per_s']:>9.0f} {r['peak_rss_bytes'] / 2**20:>9.0f} "
-              f"{r['file_bytes'] / 2**20:>9.0f}  {r['ratio']:.1f}{ref}")
+        ref = (
+            "x Chatistics WhatsApp 3.4k/s"
+            if r["case"] == "import"
+            else "x original speaker text 22k/s"
+        )
+        print(
+            f"{r['source']:9} {r['case']:14} {r['messages']:>9} {r['seconds']:>7.2f} "
+            f"{r['messages_per_s']:>9.0f} {r['peak_rss_bytes'] / 2**20:>9.0f} "
+            f"{r['file_bytes'] / 2**20:>9.0f}  {r['ratio']:.1f}{ref}"
+        )
 
 
 if __name__ == "__main__":

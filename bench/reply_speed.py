@@ -25,19 +25,28 @@ import warnings
 
 import torch
 
-from chatclone.config import SamplingOptions
-from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 from chatclone.inference.engine import ReplyEngine
+from chatclone.sampling import SamplingOptions
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
-HISTORY = [Turn(OTHER, "Hi! How was your weekend?"), Turn(PERSONA, "Pretty good, went hiking."),
-           Turn(OTHER, "Nice, where did you go and what did you see up there?")]
+HISTORY = [
+    Turn(OTHER, "Hi! How was your weekend?"),
+    Turn(PERSONA, "Pretty good, went hiking."),
+    Turn(OTHER, "Nice, where did you go and what did you see up there?"),
+]
 HELD_OUT = [  # text for the perplexity check of quantised variants
     [Turn(OTHER, "What are you doing tonight?"), Turn(PERSONA, "Probably cooking, then a film.")],
     [Turn(OTHER, "Did you see the match yesterday?"), Turn(PERSONA, "Only the second half.")],
-    [Turn(OTHER, "Can you send me the photos from the trip?"),
-     Turn(PERSONA, "Sure, I will upload them tomorrow morning.")],
-    [Turn(OTHER, "How is the new job going?"), Turn(PERSONA, "Busy, but the people are nice."),
-     Turn(OTHER, "Glad to hear that."), Turn(PERSONA, "Thanks! Let's meet next week.")],
+    [
+        Turn(OTHER, "Can you send me the photos from the trip?"),
+        Turn(PERSONA, "Sure, I will upload them tomorrow morning."),
+    ],
+    [
+        Turn(OTHER, "How is the new job going?"),
+        Turn(PERSONA, "Busy, but the people are nice."),
+        Turn(OTHER, "Glad to hear that."),
+        Turn(PERSONA, "Thanks! Let's meet next week."),
+    ],
 ]
 
 
@@ -58,6 +67,7 @@ def engine_run(engine: ReplyEngine, prompt: list[int], n: int):
             mark()
             out.append(token)
         return out
+
     return run
 
 
@@ -79,10 +89,19 @@ def generate_run(model, engine: ReplyEngine, prompt: list[int], n: int, **kw):
     ids = torch.tensor([prompt])
 
     def run(mark):
-        out = model.generate(ids, max_new_tokens=n, min_new_tokens=n, do_sample=False,
-                             eos_token_id=sorted(engine.stop_ids), streamer=Marks(mark),
-                             suppress_tokens=engine.newline_ids(), pad_token_id=0, **kw)
-        return out[0, len(prompt):].tolist()
+        out = model.generate(
+            ids,
+            max_new_tokens=n,
+            min_new_tokens=n,
+            do_sample=False,
+            eos_token_id=sorted(engine.stop_ids),
+            streamer=Marks(mark),
+            suppress_tokens=engine.newline_ids(),
+            pad_token_id=0,
+            **kw,
+        )
+        return out[0, len(prompt) :].tolist()
+
     return run
 
 
@@ -99,6 +118,7 @@ def llama_cpp_run(prompt_text: str, n: int, threads: int):
             mark()
             out.append(piece)
         return out
+
     return run
 
 
@@ -127,8 +147,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
-    from chatclone.training.models import load_base
     from chatclone.quiet import quiet_libraries
+    from chatclone.training.models import load_base
 
     quiet_libraries()
     model, tokenizer = load_base("embedded")
@@ -140,7 +160,8 @@ def main() -> None:
     variants["chatclone fp32"] = lambda: engine_run(engine, prompt, n)
     if "static" not in skip:
         variants["generate fp32, static cache"] = lambda: generate_run(
-            model, engine, prompt, n, cache_implementation="static")
+            model, engine, prompt, n, cache_implementation="static"
+        )
     quantised = {}
     if "bf16" not in skip:
         quantised["chatclone bf16"] = copy.deepcopy(model).to(torch.bfloat16)
@@ -148,18 +169,22 @@ def main() -> None:
         from torch.ao.quantization import quantize_dynamic
 
         quantised["chatclone int8 dynamic"] = quantize_dynamic(
-            copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+            copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8
+        )
     for name, m in quantised.items():
-        variants[name] = (lambda m=m: engine_run(ReplyEngine(m, tokenizer), prompt, n))
+        variants[name] = lambda m=m: engine_run(ReplyEngine(m, tokenizer), prompt, n)
     try:
         import llama_cpp  # noqa: F401
+
         text = tokenizer.decode(prompt)
         variants["llama.cpp Q4_1 GGUF"] = lambda: llama_cpp_run(text, n, args.threads)
     except ImportError:
         print("(llama-cpp-python is not installed: llama.cpp not measured)")
 
-    print(f"{n} new tokens, prompt {len(prompt)} tokens, {args.threads} threads, "
-          f"best of {args.repeats}")
+    print(
+        f"{n} new tokens, prompt {len(prompt)} tokens, {args.threads} threads, "
+        f"best of {args.repeats}"
+    )
     base_ppl = perplexity(model, tokenizer)
     rows, reference, base = [], None, None
     for name, make in variants.items():
@@ -173,10 +198,14 @@ def main() -> None:
         if name in quantised:
             ppl = f"{perplexity(quantised[name], tokenizer) / base_ppl - 1:+.1%}"
         rows.append((name, speed, speed / base[0], first * 1000, base[1] / first, same, ppl))
-    print(f"{'variant':30} {'tok/s':>7} {'x base':>7} {'TTFT ms':>8} {'x base':>7} "
-          f"{'same tokens':>11} {'ppl vs fp32':>11}")
+    print(
+        f"{'variant':30} {'tok/s':>7} {'x base':>7} {'TTFT ms':>8} {'x base':>7} "
+        f"{'same tokens':>11} {'ppl vs fp32':>11}"
+    )
     for name, speed, ratio, first, fratio, same, ppl in rows:
-        print(f"{name:30} {speed:7.1f} {ratio:7.2f} {first:8.0f} {fratio:7.2f} {same:>11} {ppl:>11}")
+        print(
+            f"{name:30} {speed:7.1f} {ratio:7.2f} {first:8.0f} {fratio:7.2f} {same:>11} {ppl:>11}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,3 +1,92 @@
-"""chatclone: turn your chat logs into a local language model that talks like you."""
+"""chatclone: turn your chat logs into a local language model that talks like you.
+
+The library the `chatclone` command is a thin shell over, one function per stage:
+
+    import chatclone
+
+    chats = chatclone.load_chats("export.json")           # import: conversations + coverage
+    run = chatclone.train(data="export.json", run_name="me", max_steps=100)
+    scores = chatclone.evaluate(run_name="me")             # held-out conversations, vs the base
+    engine = chatclone.load_engine(run_name="me")          # the one decoder chat and serve use
+    print(engine.generate([chatclone.Turn(chatclone.OTHER, "Hi!")]).text)
+    chatclone.export(run_name="me", to="gguf")
+
+Options are the command line's, by name (`max_steps=100` is `--max-steps 100`), checked the same
+way. Heavy modules (torch, transformers) load only when a function that needs them is called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from chatclone.errors import ChatcloneError
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Dialogue, SpeakerFormat, Turn
 
 __version__ = "0.1.0"
+__all__ = [
+    "load_chats",
+    "train",
+    "evaluate",
+    "load_engine",
+    "export",
+    "ChatcloneError",
+    "FORMAT",
+    "OTHER",
+    "PERSONA",
+    "Dialogue",
+    "SpeakerFormat",
+    "Turn",
+]
+
+
+def load_chats(*paths: str | Path, **options: Any):
+    """Read chat exports (files, folders, zips, or 'sample') and apply the input options
+    (`me`, `persona`, filters, redaction: those of `chatclone import`). Returns the prepared
+    conversations (`.conversations`, `outgoing` marking the persona), with who is who and what
+    was redacted."""
+    from chatclone.cli.data import ImportConfig
+    from chatclone.data.importers import load_all
+    from chatclone.data.prepare import prepare_conversations
+
+    inp = ImportConfig(**options).input
+    return prepare_conversations(load_all([str(p) for p in paths], inp.format), inp)
+
+
+def train(**options: Any) -> Path:
+    """Fine-tune a model (the options of `chatclone train`); returns the run folder. Unlike
+    the command, it does not evaluate afterwards: call `evaluate` for that."""
+    from chatclone.config import TrainConfig
+    from chatclone.training.loop import train as run_training
+
+    return run_training(TrainConfig(**options))
+
+
+def evaluate(**options: Any) -> dict:
+    """Score a run on its held-out conversations next to its base model (the options of
+    `chatclone eval`); writes `<run>/eval.json` and returns the same dictionary."""
+    from chatclone.evaluation.evaluate import evaluate as run_evaluation
+    from chatclone.evaluation.options import EvalConfig
+
+    return run_evaluation(EvalConfig(**options), progress=False)
+
+
+def load_engine(**options: Any):
+    """The reply engine of a finished run (the options of `chatclone chat`); the sampling
+    options given here are what `engine.generate(history)` uses unless it is given others."""
+    from chatclone.inference.engine import load_engine as load
+    from chatclone.rundir import RunDir
+    from chatclone.sampling import ChatConfig
+
+    cfg = ChatConfig(**options)
+    engine = load(RunDir.of(cfg), cfg.load)
+    engine.options = cfg
+    return engine
+
+
+def export(**options: Any) -> Path:
+    """Export a run (the options of `chatclone export`); returns the file or folder written."""
+    from chatclone.export.export import ExportConfig
+    from chatclone.export.export import export as run_export
+
+    return run_export(ExportConfig(**options))

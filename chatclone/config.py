@@ -33,9 +33,12 @@ class RunOptions(Group):
         if not name or "/" in name or "\\" in name or ".." in name or name.startswith("."):
             raise ChatcloneError(
                 f"invalid run name {name!r}: a run name is one folder name, without '/', '\\' or "
-                "'..' (e.g. --run-name run1)")
+                "'..' (e.g. --run-name run1)"
+            )
         if Path(self.runs_dir).exists() and not Path(self.runs_dir).is_dir():
-            raise ChatcloneError(f"--runs-dir {self.runs_dir} is a file; give a folder for the runs")
+            raise ChatcloneError(
+                f"--runs-dir {self.runs_dir} is a file; give a folder for the runs"
+            )
 
     @property
     def run_dir(self) -> Path:
@@ -49,8 +52,9 @@ def parse_day(text: str | None, option: str, end: bool = False) -> float | None:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        raise ChatcloneError(f"{option} {text!r}: write the date as YYYY-MM-DD, "
-                             f"e.g. {option} 2023-01-31") from None
+        raise ChatcloneError(
+            f"{option} {text!r}: write the date as YYYY-MM-DD, e.g. {option} 2023-01-31"
+        ) from None
     day += dt.timedelta(days=1) if end else dt.timedelta(0)
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
 
@@ -61,25 +65,47 @@ class InputOptions(Group):
     `inspect`, `import` and `train`."""
 
     section = "input"
-    format: str | None = opt(None, "force an input format instead of detecting it (e.g. whatsapp, "
-                             "'table:sender=From,text=Body')", metavar="NAME")
-    me: list[str] = opt([], "your name as the export shows it; repeat for each platform "
-                        "(default: whoever takes part in every conversation)", metavar="NAME",
-                        repeatable=True)
-    persona: str | None = opt(None, "sender whose voice is learned (default: the export's owner, "
-                              "i.e. outgoing messages)", metavar="NAME")
-    session_gap_hours: float = opt(DEFAULT_GAP_HOURS, "start a new session (dialogue) after a "
-                                   "pause longer than this many hours (0: never split)")
-    redact: bool = opt(True, "replace phone numbers, e-mails, URLs, IBANs, card numbers with "
-                       "placeholders and participants' names with stand-ins")
+    format: str | None = opt(
+        None,
+        "force an input format instead of detecting it (e.g. whatsapp, "
+        "'table:sender=From,text=Body')",
+        metavar="NAME",
+    )
+    me: list[str] = opt(
+        [],
+        "your name as the export shows it; repeat for each platform "
+        "(default: whoever takes part in every conversation)",
+        metavar="NAME",
+        repeatable=True,
+    )
+    persona: str | None = opt(
+        None,
+        "sender whose voice is learned (default: the export's owner, i.e. outgoing messages)",
+        metavar="NAME",
+    )
+    session_gap_hours: float = opt(
+        DEFAULT_GAP_HOURS,
+        "start a new session (dialogue) after a pause longer than this many hours (0: never split)",
+    )
+    redact: bool = opt(
+        True,
+        "replace phone numbers, e-mails, URLs, IBANs, card numbers with "
+        "placeholders and participants' names with stand-ins",
+    )
     keep_persona_name: bool = opt(False, "do not pseudonymise the persona's own name")
-    conversation: list[str] = opt([], "only conversations whose title or id contains TEXT "
-                                  "(repeatable)", metavar="TEXT", repeatable=True)
-    participant: list[str] = opt([], "only conversations NAME takes part in (repeatable)",
-                                 metavar="NAME", repeatable=True)
+    conversation: list[str] = opt(
+        [],
+        "only conversations whose title or id contains TEXT (repeatable)",
+        metavar="TEXT",
+        repeatable=True,
+    )
+    participant: list[str] = opt(
+        [], "only conversations NAME takes part in (repeatable)", metavar="NAME", repeatable=True
+    )
     since: str | None = opt(None, "only messages from this day on (YYYY-MM-DD)", metavar="DATE")
-    until: str | None = opt(None, "only messages up to this day, inclusive (YYYY-MM-DD)",
-                            metavar="DATE")
+    until: str | None = opt(
+        None, "only messages up to this day, inclusive (YYYY-MM-DD)", metavar="DATE"
+    )
 
     def check(self) -> None:
         must(self.session_gap_hours >= 0, "session_gap_hours", "at least 0", self.session_gap_hours)
@@ -90,22 +116,35 @@ class InputOptions(Group):
 @dataclass
 class DataOptions(Group):
     section = "data"
-    data: str = opt("", "chat export file or folder, or 'sample' for the bundled demo dialogues",
-                    metavar="PATH")
-    min_messages: int | None = opt(None, "keep conversations with at least this many messages "
-                                   f"(default 11, {SAMPLE_MIN_MESSAGES} for the bundled sample)")
+    data: str = opt(
+        "", "chat export file or folder, or 'sample' for the bundled demo dialogues", metavar="PATH"
+    )
+    min_messages: int | None = opt(
+        None,
+        "keep conversations with at least this many messages "
+        f"(default 11, {SAMPLE_MIN_MESSAGES} for the bundled sample)",
+    )
     two_senders_only: bool = opt(True, "keep only conversations between exactly two senders")
     merge_consecutive: bool = opt(True, "merge consecutive messages of one sender into one turn")
-    val_fraction: float = opt(0.1, "share of conversations held out for validation and `eval` "
-                              "(whole conversations, chosen by --seed; 0: none)")
+    val_fraction: float = opt(
+        0.1,
+        "share of conversations held out for validation and `eval` "
+        "(whole conversations, chosen by --seed; 0: none)",
+    )
     cache: bool = opt(True, "reuse tokenised data cached by content hash and options")
 
     def check(self) -> None:
         if not self.data:
             raise ChatcloneError("no training data: pass --data EXPORT (or --data sample)")
-        must(0 <= self.val_fraction < 1, "val_fraction", "at least 0 and below 1", self.val_fraction)
-        must(self.min_messages is None or self.min_messages >= 1, "min_messages", "at least 1",
-             self.min_messages)
+        must(
+            0 <= self.val_fraction < 1, "val_fraction", "at least 0 and below 1", self.val_fraction
+        )
+        must(
+            self.min_messages is None or self.min_messages >= 1,
+            "min_messages",
+            "at least 1",
+            self.min_messages,
+        )
         local = Path(self.data).expanduser()  # stored absolute: the run works from anywhere
         if local.exists():
             self.data = str(local.resolve())
@@ -121,20 +160,26 @@ class DataOptions(Group):
 @dataclass
 class ModelOptions(Group):
     section = "model"
-    model: str = opt(EMBEDDED, "base model: 'embedded' (SmolLM2-135M-Instruct, offline), a "
-                     "Hugging Face hub id such as gpt2, or a local save_pretrained folder",
-                     metavar="NAME_OR_PATH")
+    model: str = opt(
+        EMBEDDED,
+        "base model: 'embedded' (SmolLM2-135M-Instruct, offline), a "
+        "Hugging Face hub id such as gpt2, or a local save_pretrained folder",
+        metavar="NAME_OR_PATH",
+    )
     lora: bool = opt(False, "train a LoRA adapter (peft) instead of all weights")
     lora_r: int = opt(8, "LoRA rank")
     lora_alpha: int = opt(16, "LoRA scaling numerator (scale = alpha / r)")
     lora_dropout: float = opt(0.05, "dropout on the LoRA branch")
-    lora_target: list[str] = opt([], "module names to adapt (default: chosen per architecture)",
-                                 metavar="NAME")
+    lora_target: list[str] = opt(
+        [], "module names to adapt (default: chosen per architecture)", metavar="NAME"
+    )
     merge_lora: bool = opt(False, "save the final model with the adapter merged into full weights")
 
     def check(self) -> None:
         must(self.lora_r >= 1, "lora_r", "at least 1", self.lora_r)
-        must(0 <= self.lora_dropout < 1, "lora_dropout", "at least 0 and below 1", self.lora_dropout)
+        must(
+            0 <= self.lora_dropout < 1, "lora_dropout", "at least 0 and below 1", self.lora_dropout
+        )
         local = Path(self.model).expanduser()
         if self.model and local.exists():
             self.model = str(local.resolve())
@@ -143,11 +188,16 @@ class ModelOptions(Group):
 @dataclass
 class TrainingOptions(Group):
     section = "training"
-    block_size: int = opt(256, "longest training example in tokens; longer conversations are "
-                          "windowed at turn boundaries")
+    block_size: int = opt(
+        256,
+        "longest training example in tokens; longer conversations are windowed at turn boundaries",
+    )
     batch_size: int = opt(8, "examples per micro-batch (per process)")
-    grad_accum: int = opt(1, "micro-batches per optimizer step (gradient accumulation)",
-                          aliases=["--gradient-accumulation-steps"])
+    grad_accum: int = opt(
+        1,
+        "micro-batches per optimizer step (gradient accumulation)",
+        aliases=["--gradient-accumulation-steps"],
+    )
     lr: float = opt(1e-4, "peak learning rate (AdamW)", aliases=["--learning-rate"])
     weight_decay: float = opt(0.01, "AdamW weight decay (not applied to biases and norms)")
     warmup_ratio: float = opt(0.1, "share of the optimizer steps spent warming up linearly")
@@ -155,17 +205,26 @@ class TrainingOptions(Group):
     epochs: float = opt(1.0, "passes over the data (ignored when --max-steps is set)")
     max_steps: int | None = opt(None, "stop after this many optimizer steps")
     seed: int = opt(42, "random seed (data order, held-out split, new embeddings, dropout)")
-    train_on: str = opt("persona", "whose turns carry the loss: only the persona's replies, or "
-                        "every turn (the original behaviour)", choices=["persona", "all"])
+    train_on: str = opt(
+        "persona",
+        "whose turns carry the loss: only the persona's replies, or "
+        "every turn (the original behaviour)",
+        choices=["persona", "all"],
+    )
     val_every: int = opt(50, "compute the validation loss every N optimizer steps (and at the end)")
     early_stopping: int = opt(0, "stop after this many validations without a new best (0: off)")
-    final_model: str = opt("best", "which weights the run folder keeps: the lowest validation loss "
-                           "or the last step", choices=["best", "last"])
+    final_model: str = opt(
+        "best",
+        "which weights the run folder keeps: the lowest validation loss or the last step",
+        choices=["best", "last"],
+    )
 
     def check(self) -> None:
         for name in ("block_size", "batch_size", "grad_accum", "val_every"):
             must(getattr(self, name) >= 1, name, "at least 1", getattr(self, name))
-        must(self.max_steps is None or self.max_steps >= 1, "max_steps", "at least 1", self.max_steps)
+        must(
+            self.max_steps is None or self.max_steps >= 1, "max_steps", "at least 1", self.max_steps
+        )
         must(self.epochs > 0, "epochs", "above 0", self.epochs)
         must(self.lr > 0, "lr", "above 0", self.lr)
         must(self.weight_decay >= 0, "weight_decay", "at least 0", self.weight_decay)
@@ -178,20 +237,29 @@ class TrainingOptions(Group):
 class HardwareOptions(Group):
     section = "hardware"
     device: str = opt("auto", "auto picks CUDA, then MPS, then CPU", choices=DEVICES)
-    mixed_precision: str = opt("auto", "auto: bf16 autocast on CUDA, none elsewhere",
-                               choices=["auto", "no", "bf16", "fp16"])
+    mixed_precision: str = opt(
+        "auto",
+        "auto: bf16 autocast on CUDA, none elsewhere",
+        choices=["auto", "no", "bf16", "fp16"],
+    )
 
 
 @dataclass
 class OutputOptions(Group):
     section = "output"
-    resume: bool = opt(False, "continue the run from its latest checkpoint, with the options "
-                       "and data saved in the run folder (no need to repeat them)")
+    resume: bool = opt(
+        False,
+        "continue the run from its latest checkpoint, with the options "
+        "and data saved in the run folder (no need to repeat them)",
+    )
     save_every: int = opt(50, "write a checkpoint every N optimizer steps")
     keep_checkpoints: int = opt(2, "how many recent checkpoints to keep")
     tensorboard: bool = opt(True, "write TensorBoard event files into <run>/tensorboard")
-    report: bool = opt(True, "at the end, evaluate against the base model and write report.html "
-                       "(chatclone eval does it later)")
+    report: bool = opt(
+        True,
+        "at the end, evaluate against the base model and write report.html "
+        "(chatclone eval does it later)",
+    )
 
     def check(self) -> None:
         must(self.save_every >= 1, "save_every", "at least 1", self.save_every)
@@ -201,80 +269,12 @@ class OutputOptions(Group):
 class TrainConfig(Options):
     """`chatclone train`: what the run folder saves as `chatclone.json`."""
 
-    groups = {"run": RunOptions, "source": DataOptions, "input": InputOptions,
-              "base": ModelOptions, "training": TrainingOptions, "hardware": HardwareOptions,
-              "output": OutputOptions}
-
-
-@dataclass
-class LoadOptions(Group):
-    section = "model"
-    weights: str = opt("float32", "precision of the weights when replying: bfloat16 halves the "
-                       "memory read per token (about 1.5x faster on CPU, see docs/benchmarks.md)",
-                       choices=["float32", "bfloat16"])
-    device: str = opt("auto", "auto picks CUDA, then MPS, then CPU", choices=DEVICES)
-
-
-@dataclass
-class SamplingOptions(Group):
-    """How the reply engine samples: the same options for chat, reply, serve and eval."""
-
-    section = "sampling"
-    temperature: float = opt(0.8, "sampling temperature; 0 means greedy")
-    top_k: int = opt(50, "sample among the k most likely tokens (0: no limit)")
-    top_p: float = opt(0.9, "nucleus sampling: smallest token set with this probability")
-    greedy: bool = opt(False, "always take the most likely token (deterministic)")
-    max_new_tokens: int = opt(80, "longest reply in tokens")
-    min_new_tokens: int = opt(0, "shortest reply in tokens (the turn cannot end before)")
-    repetition_penalty: float = opt(1.0, "penalise tokens already in the context (1: off)")
-    no_repeat_ngram_size: int = opt(0, "never repeat a sequence of this many tokens (0: off)")
-    seed: int | None = opt(None, "seed for reproducible sampling")
-    history_turns: int = opt(6, "turns of past conversation given to the model as context")
-    history_tokens: int | None = opt(None, "most tokens of past conversation given as context; "
-                                     "the oldest turns are dropped first (default: what fits "
-                                     "the model)")
-    stop: list[str] = opt([], "extra texts that end the reply", metavar="TEXT")
-
-    def check(self) -> None:
-        must(self.temperature >= 0, "temperature", "at least 0", self.temperature)
-        must(self.top_k >= 0, "top_k", "at least 0", self.top_k)
-        must(0 < self.top_p <= 1, "top_p", "above 0 and at most 1", self.top_p)
-        must(self.max_new_tokens >= 1, "max_new_tokens", "at least 1", self.max_new_tokens)
-        must(0 <= self.min_new_tokens <= self.max_new_tokens, "min_new_tokens",
-             "between 0 and --max-new-tokens", self.min_new_tokens)
-        must(self.repetition_penalty > 0, "repetition_penalty", "above 0", self.repetition_penalty)
-        must(self.no_repeat_ngram_size >= 0, "no_repeat_ngram_size", "at least 0",
-             self.no_repeat_ngram_size)
-        must(self.history_turns >= 0, "history_turns", "at least 0", self.history_turns)
-        must(self.history_tokens is None or self.history_tokens >= 1, "history_tokens",
-             "at least 1", self.history_tokens)
-
-    @property
-    def is_greedy(self) -> bool:
-        return self.greedy or self.temperature <= 0
-
-
-@dataclass
-class OpeningOptions(Group):
-    section = "conversation"
-    opening: list[str] = opt(["Hi!", "Hey!"], "the short history the chat starts from: turns "
-                             "alternating between the other side and the persona", metavar="TEXT")
-
-
-@dataclass
-class TerminalOptions(Group):
-    section = "terminal"
-    quiet: bool = opt(False, "print only the replies (no banner, no prompts)")
-
-
-class ReplyConfig(Options):
-    """`chatclone reply`: one reply to one message."""
-
-    groups = {"run": RunOptions, "load": LoadOptions, "sampling": SamplingOptions,
-              "conversation": OpeningOptions}
-
-
-class ChatConfig(Options):
-    """`chatclone chat`: a conversation in the terminal."""
-
-    groups = {**ReplyConfig.groups, "terminal": TerminalOptions}
+    groups = {
+        "run": RunOptions,
+        "source": DataOptions,
+        "input": InputOptions,
+        "base": ModelOptions,
+        "training": TrainingOptions,
+        "hardware": HardwareOptions,
+        "output": OutputOptions,
+    }

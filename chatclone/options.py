@@ -30,7 +30,9 @@ _reads: set[str] | None = None
 def opt(default: Any, help: str, **kw: Any) -> Any:
     """A dataclass field with its `--help` text (lists get a fresh copy per instance)."""
     if isinstance(default, list):
-        return dataclasses.field(default_factory=lambda: list(default), metadata={"help": help, **kw})
+        return dataclasses.field(
+            default_factory=lambda: list(default), metadata={"help": help, **kw}
+        )
     return dataclasses.field(default=default, metadata={"help": help, **kw})
 
 
@@ -90,8 +92,9 @@ class Options:
         for gname, group in cls.groups.items():
             for f in dataclasses.fields(group):
                 if f.name in seen:
-                    raise TypeError(f"{cls.__name__}: option {f.name!r} is in both "
-                                    f"{seen[f.name]} and {gname}")
+                    raise TypeError(
+                        f"{cls.__name__}: option {f.name!r} is in both {seen[f.name]} and {gname}"
+                    )
                 seen[f.name] = gname
             for name, value in vars(group).items():  # derived values read through too
                 if isinstance(value, property):
@@ -109,8 +112,11 @@ class Options:
             if isinstance(values.get(gname), group):
                 object.__setattr__(self, gname, values[gname])
                 continue
-            mine = {f.name: values[f.name] if f.name in values else self.defaults[f.name]
-                    for f in dataclasses.fields(group) if f.name in values or f.name in self.defaults}
+            mine = {
+                f.name: values[f.name] if f.name in values else self.defaults[f.name]
+                for f in dataclasses.fields(group)
+                if f.name in values or f.name in self.defaults
+            }
             object.__setattr__(self, gname, group(**mine))
         self.check()
 
@@ -138,11 +144,14 @@ class Options:
         return type(other) is type(self) and other.to_dict() == self.to_dict()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())})"
+        return (
+            f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())})"
+        )
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser, skip: tuple[str, ...] = (),
-                      only_given: bool = False) -> None:
+    def add_arguments(
+        cls, parser: argparse.ArgumentParser, skip: tuple[str, ...] = (), only_given: bool = False
+    ) -> None:
         """One `--help` section per group; `skip` leaves options off the command line. With
         `only_given`, the parsed namespace holds only the options written on the command line."""
         sections: dict[str, Any] = {}
@@ -169,8 +178,9 @@ def _base_type(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def _add_argument(parser: Any, f: dataclasses.Field, group: type, defaults: dict,
-                  only_given: bool = False) -> None:
+def _add_argument(
+    parser: Any, f: dataclasses.Field, group: type, defaults: dict, only_given: bool = False
+) -> None:
     tp, is_list = _base_type(typing.get_type_hints(group)[f.name])
     names = [flag(f.name)]
     if "_" in f.name and tp is not bool:

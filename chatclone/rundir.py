@@ -74,16 +74,28 @@ class RunDir:
         a run whose training did not finish."""
         root, name = self.path.parent, self.name
         if not self.path.is_dir():
-            runs = sorted(p.name for p in root.iterdir() if (p / CONFIG).is_file()) if root.is_dir() else []
-            listing = f"runs there: {', '.join(runs)}" if runs else f"there are no runs in {root} yet"
-            raise ChatcloneError(f"no run named {name!r} in {root} ({listing}). Train one with: "
-                                 f"chatclone train --data EXPORT --run-name {name}")
+            runs = (
+                sorted(p.name for p in root.iterdir() if (p / CONFIG).is_file())
+                if root.is_dir()
+                else []
+            )
+            listing = (
+                f"runs there: {', '.join(runs)}" if runs else f"there are no runs in {root} yet"
+            )
+            raise ChatcloneError(
+                f"no run named {name!r} in {root} ({listing}). Train one with: "
+                f"chatclone train --data EXPORT --run-name {name}"
+            )
         if not self.is_run():
-            raise ChatcloneError(f"{self.path} is not a chatclone run folder (it has no {CONFIG}). "
-                                 f"Train one with: chatclone train --data EXPORT --run-name {name}")
+            raise ChatcloneError(
+                f"{self.path} is not a chatclone run folder (it has no {CONFIG}). "
+                f"Train one with: chatclone train --data EXPORT --run-name {name}"
+            )
         if model and not self.has_model():
-            raise ChatcloneError(f"run {name!r} has no final model yet (training did not finish). "
-                                 f"Finish it with: chatclone train --run-name {name} --resume")
+            raise ChatcloneError(
+                f"run {name!r} has no final model yet (training did not finish). "
+                f"Finish it with: chatclone train --run-name {name} --resume"
+            )
         return self
 
     # -- the options it was trained with ----------------------------------------------------
@@ -103,22 +115,35 @@ class RunDir:
 
     # -- the data it was trained and is evaluated on ----------------------------------------
     def write_dialogues(self, train: Iterable[Dialogue], heldout: Iterable[Dialogue]) -> None:
-        lines = [json.dumps({"split": split, "id": d.id, "conversation": d.conversation,
-                             "turns": [[t.speaker, t.text] for t in d.turns]}, ensure_ascii=False)
-                 for split, part in (("train", train), ("heldout", heldout)) for d in part]
+        lines = [
+            json.dumps(
+                {
+                    "split": split,
+                    "id": d.id,
+                    "conversation": d.conversation,
+                    "turns": [[t.speaker, t.text] for t in d.turns],
+                },
+                ensure_ascii=False,
+            )
+            for split, part in (("train", train), ("heldout", heldout))
+            for d in part
+        ]
         atomic.write_text(self.path / DIALOGUES, "".join(line + "\n" for line in lines))
 
     def read_dialogues(self) -> tuple[list[Dialogue], list[Dialogue]]:
         """(training, held-out) dialogues exactly as the run was trained on them."""
         path = self.path / DIALOGUES
         if not path.is_file():
-            raise ChatcloneError(f"run {self.name!r} has no {DIALOGUES} (it was trained by an "
-                                 f"older chatclone); train it again to evaluate it")
+            raise ChatcloneError(
+                f"run {self.name!r} has no {DIALOGUES} (it was trained by an "
+                f"older chatclone); train it again to evaluate it"
+            )
         parts: dict[str, list[Dialogue]] = {"train": [], "heldout": []}
         for line in path.read_text(encoding="utf-8").splitlines():
             d = json.loads(line)
-            parts[d["split"]].append(Dialogue(d["id"], tuple(Turn(s, t) for s, t in d["turns"]),
-                                              d["conversation"]))
+            parts[d["split"]].append(
+                Dialogue(d["id"], tuple(Turn(s, t) for s, t in d["turns"]), d["conversation"])
+            )
         return parts["train"], parts["heldout"]
 
     # -- the other records ------------------------------------------------------------------

@@ -59,7 +59,9 @@ class SpeakerFormat:
     def render(self, turns: list[Turn] | tuple[Turn, ...]) -> str:
         if type(self).tag is SpeakerFormat.tag and type(self).body is SpeakerFormat.body:
             persona, other = self.persona_tag, self.other_tag  # the same text, no calls per turn
-            return "".join([f"{persona if t.speaker == PERSONA else other} {t.text}\n" for t in turns])
+            return "".join(
+                [f"{persona if t.speaker == PERSONA else other} {t.text}\n" for t in turns]
+            )
         return "".join(self.tag(t.speaker) + self.body(t) for t in turns)
 
     def prompt(self, history: list[Turn] | tuple[Turn, ...]) -> str:
@@ -71,7 +73,7 @@ class SpeakerFormat:
         for line in text.splitlines():
             for speaker in (PERSONA, OTHER):
                 if line.startswith(self.tag(speaker)):
-                    turns.append(Turn(speaker, line[len(self.tag(speaker)):].strip()))
+                    turns.append(Turn(speaker, line[len(self.tag(speaker)) :].strip()))
         return turns
 
     @property
@@ -121,7 +123,13 @@ class _CleanTable(dict):
 
     def __missing__(self, code: int) -> str | int | None:
         ch = chr(code)
-        value = " " if ch in "\n\r\t\v\f" else None if unicodedata.category(ch) in ("Cc", "Cf") else code
+        value = (
+            " "
+            if ch in "\n\r\t\v\f"
+            else None
+            if unicodedata.category(ch) in ("Cc", "Cf")
+            else code
+        )
         self[code] = value
         return value
 
@@ -142,4 +150,3 @@ def clean_text(text: str, fmt: SpeakerFormat = FORMAT) -> str:
     for tag in fmt.tags:
         text = text.replace(tag, "")
     return _WHITESPACE.sub(" ", text).strip()
-

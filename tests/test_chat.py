@@ -2,9 +2,10 @@ import io
 
 import pytest
 
-from chatclone.inference.repl import run_chat
 from chatclone.cli.main import main
-from chatclone.config import ChatConfig, TrainConfig
+from chatclone.config import TrainConfig
+from chatclone.inference.repl import run_chat
+from chatclone.sampling import ChatConfig
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
 
@@ -13,6 +14,7 @@ def run(tmp_path_factory, tiny_model):
     import json
 
     from conftest import chatistics_records
+
     from chatclone.training.loop import train
 
     root = tmp_path_factory.mktemp("chat")
@@ -96,9 +98,9 @@ def test_chat_on_a_folder_that_is_not_a_run(capsys, tmp_path):
 
 
 def test_bfloat16_weights_reply(run):
-    from chatclone.inference.repl import load_engine
-
     import torch
+
+    from chatclone.inference.repl import load_engine
 
     cfg = ChatConfig(run_name=run.run_name, runs_dir=run.runs_dir, greedy=True, max_new_tokens=6,
                      device="cpu", weights="bfloat16")

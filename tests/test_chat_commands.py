@@ -7,7 +7,7 @@ import io
 import pytest
 
 from chatclone.inference.repl import HELP, run_chat
-from chatclone.config import ChatConfig
+from chatclone.sampling import ChatConfig
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
 

@@ -2,8 +2,13 @@ import json
 
 import pytest
 
-from chatclone.training.dataset import build_examples, length_grouped_batches, load_examples, collate
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Dialogue, Turn
+from chatclone.training.dataset import (
+    build_examples,
+    collate,
+    length_grouped_batches,
+    load_examples,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
-from chatclone.data.select import SelectionRules, select_dialogues
-from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn, clean_text
-from chatclone.errors import ChatcloneError
-from chatclone.data.records import Conversation, Message
-
 import pytest
+
+from chatclone.data.records import Conversation, Message
+from chatclone.data.select import SelectionRules, select_dialogues
+from chatclone.errors import ChatcloneError
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn, clean_text
 
 
 def conv(cid, spec, t0=0.0):

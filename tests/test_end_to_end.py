@@ -4,8 +4,9 @@ import io
 
 import pytest
 
+from chatclone.config import TrainConfig
 from chatclone.inference.repl import load_engine, run_chat
-from chatclone.config import ChatConfig, TrainConfig
+from chatclone.sampling import ChatConfig
 from chatclone.speaker_format import FORMAT, OTHER, Turn
 from chatclone.training.loop import train
 

@@ -5,11 +5,11 @@ import json
 import pytest
 
 from chatclone import cli
-from chatclone.evaluation.audit import find_cases, mask
 from chatclone.config import TrainConfig
-from chatclone.speaker_format import OTHER, PERSONA, Dialogue, Turn
+from chatclone.evaluation.audit import find_cases, mask
 from chatclone.evaluation.evaluate import contexts, evaluate, format_result
 from chatclone.evaluation.options import EvalConfig
+from chatclone.speaker_format import OTHER, PERSONA, Dialogue, Turn
 from chatclone.training.loop import train
 
 
@@ -52,9 +52,8 @@ def test_trained_model_beats_its_base_on_held_out_persona_perplexity(run):
                                                            "repetition", "self_talk", "empty"))
         assert [p["message"] for p in model["probes"]] == EvalConfig().probes
     # The references are the real persona replies of the held-out conversation.
-    from chatclone.training.loop import load_dialogues
-
     from chatclone.rundir import RunDir
+    from chatclone.training.loop import load_dialogues
 
     dialogues, _ = load_dialogues(RunDir(run).read_config())
     replies = {t.text for d in dialogues if d.id in held_out for t in d.turns if t.speaker == PERSONA}

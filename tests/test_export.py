@@ -7,11 +7,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from chatclone.cli.main import main  # noqa: E402
-from chatclone.config import SamplingOptions, TrainConfig  # noqa: E402
-from chatclone.rundir import RunDir  # noqa: E402
-from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn  # noqa: E402
+from chatclone.config import TrainConfig  # noqa: E402
 from chatclone.errors import ChatcloneError  # noqa: E402
 from chatclone.export.export import ExportConfig, chat_template, export, modelfile  # noqa: E402
+from chatclone.rundir import RunDir  # noqa: E402
+from chatclone.sampling import SamplingOptions  # noqa: E402
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn  # noqa: E402
 
 HISTORY = [Turn(OTHER, "Hi"), Turn(PERSONA, "Hey - how are you?"),
            Turn(OTHER, "What did you do today?")]
@@ -22,8 +23,9 @@ MESSAGES = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, tiny_model):
-    from conftest import chatistics_records
     import json
+
+    from conftest import chatistics_records
 
     from chatclone.training.loop import train
 

@@ -8,9 +8,9 @@ import threading
 import pytest
 import torch
 
-from chatclone.config import SamplingOptions
-from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 from chatclone.inference.engine import ReplyEngine, settled
+from chatclone.sampling import SamplingOptions
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
 HISTORY = [Turn(OTHER, "Hi"), Turn(PERSONA, "Hey - how are you?"), Turn(OTHER, "Do you like pizza?")]
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from chatclone.errors import ChatcloneError
 from chatclone.data.importers import load_data
+from chatclone.errors import ChatcloneError
 
 SHARED = Path(__file__).parent / "fixtures" / "chatistics"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatclone.errors import ChatcloneError
 from chatclone.data.importers import importers, load_data
+from chatclone.errors import ChatcloneError
 
 FIX = Path(__file__).parent / "fixtures"
 SAMPLES = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chatclone.errors import ChatcloneError
 from chatclone.data.importers import load_all, load_data
+from chatclone.errors import ChatcloneError
 
 FIX = Path(__file__).parent / "fixtures"
 

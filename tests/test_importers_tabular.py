@@ -1,11 +1,10 @@
-import io
 from pathlib import Path
 
 import pytest
 
-from chatclone.errors import ChatcloneError
 from chatclone.data.importers import load_data
 from chatclone.data.importers.jsonl import write_jsonl
+from chatclone.errors import ChatcloneError
 
 FIX = Path(__file__).parent / "fixtures" / "tabular"
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from chatclone.errors import ChatcloneError
 from chatclone.data.importers import load_data
 from chatclone.data.importers.whatsapp import IMPORTER, chat_title
+from chatclone.errors import ChatcloneError
 
 FIX = Path(__file__).parent / "fixtures" / "whatsapp"
 

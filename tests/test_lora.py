@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from chatclone.training import lora
 from chatclone.config import TrainConfig
 from chatclone.errors import ChatcloneError
-from chatclone.training.models import load_base, load_trained
+from chatclone.training import lora
 from chatclone.training.loop import train
+from chatclone.training.models import load_base, load_trained
 
 IDS = torch.tensor([[5, 17, 42, 9, 300, 3, 301, 8]])  # 300, 301: the speaker tags
 

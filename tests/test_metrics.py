@@ -4,11 +4,20 @@ import math
 
 import pytest
 
-from chatclone.speaker_format import FORMAT
 from chatclone.evaluation.metrics import (
-    distinct_n, empty_rate, length_ratio, mean_words, perplexity, reply_metrics, repetition,
-    repetition_rate, self_talk, self_talk_rate, verbatim,
+    distinct_n,
+    empty_rate,
+    length_ratio,
+    mean_words,
+    perplexity,
+    repetition,
+    repetition_rate,
+    reply_metrics,
+    self_talk,
+    self_talk_rate,
+    verbatim,
 )
+from chatclone.speaker_format import FORMAT
 
 
 def test_distinct_n_counts_unique_ngrams_over_all_replies():

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 
 from chatclone.config import InputOptions, TrainConfig
-from chatclone.speaker_format import FORMAT, PERSONA
-from chatclone.errors import ChatcloneError
 from chatclone.data.importers import load_data
 from chatclone.data.prepare import prepare_conversations, prepare_dialogues
+from chatclone.errors import ChatcloneError
+from chatclone.speaker_format import FORMAT, PERSONA
 
 FIX = Path(__file__).parent / "fixtures"
 

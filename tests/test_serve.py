@@ -14,10 +14,10 @@ import httpx
 import pytest
 import torch
 
-from chatclone.speaker_format import OTHER, PERSONA, Turn
 from chatclone.errors import ChatcloneError
 from chatclone.inference.engine import ReplyEngine
 from chatclone.serving.serve import ServeConfig
+from chatclone.speaker_format import OTHER, PERSONA, Turn
 
 openai = pytest.importorskip("openai")
 uvicorn = pytest.importorskip("uvicorn")

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from test_serve import Paced, serving  # the server harness of the API tests
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

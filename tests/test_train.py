@@ -3,9 +3,9 @@ import json
 import pytest
 import torch
 
-from chatclone.training import checkpoint
 from chatclone.config import TrainConfig
 from chatclone.errors import ChatcloneError
+from chatclone.training import checkpoint
 from chatclone.training.loop import train
 
 

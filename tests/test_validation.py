@@ -5,15 +5,15 @@ import json
 import pytest
 import torch
 
+from chatclone.config import TrainConfig
+from chatclone.errors import ChatcloneError
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Dialogue, Turn
 from chatclone.training import checkpoint
 from chatclone.training import loop as train_module
-from chatclone.config import TrainConfig
 from chatclone.training.dataset import build_examples, collate
-from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Dialogue, Turn
-from chatclone.errors import ChatcloneError
-from chatclone.training.loop import label_tokens, train
-from chatclone.training.log import read_metrics
 from chatclone.training.heldout import loss_sums, split_dialogues
+from chatclone.training.log import read_metrics
+from chatclone.training.loop import label_tokens, train
 
 
 def config(tmp_path, data, model, **kw):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Callable
 
-from chatclone.config import ChatConfig, ReplyConfig
+from chatclone.sampling import ChatConfig, ReplyConfig
 
 
 def cmd_chat(ns: argparse.Namespace) -> int:
@@ -23,8 +23,9 @@ def cmd_reply(ns: argparse.Namespace) -> int:
 
 
 def register(command: Callable) -> None:
-    ChatConfig.add_arguments(command("chat", cmd_chat, "chat with a trained run in the terminal",
-                                     aliases=("interact",)))
+    ChatConfig.add_arguments(
+        command("chat", cmd_chat, "chat with a trained run in the terminal", aliases=("interact",))
+    )
     p = command("reply", cmd_reply, "print the run's reply to one message")
     p.add_argument("message", help="the message to answer, as the other side")
     ReplyConfig.add_arguments(p)

@@ -32,9 +32,13 @@ NO_REDACTION = ("redact", "keep_persona_name")
 
 
 def _common(p: argparse.ArgumentParser, options: type[Options], skip: tuple[str, ...] = ()) -> None:
-    p.add_argument("paths", nargs="+", metavar="EXPORT",
-                   help="export files, folders or zips (WhatsApp .txt/.zip, Telegram result.json, "
-                        "Facebook/Instagram folder, Takeout, Discord, CSV/JSONL, ...)")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="EXPORT",
+        help="export files, folders or zips (WhatsApp .txt/.zip, Telegram result.json, "
+        "Facebook/Instagram folder, Takeout, Discord, CSV/JSONL, ...)",
+    )
     p.add_argument("--json", action="store_true", help="print the coverage report as JSON")
     options.add_arguments(p, skip=skip)
 
@@ -50,8 +54,14 @@ def _load(paths: list[str], inp: InputOptions, strict: bool, preview: int = 0):
 def _report(ns: argparse.Namespace, inp: InputOptions, result, prepared, out: IO[str]) -> dict:
     from chatclone.data.coverage import coverage, render
 
-    cov = coverage(result, prepared.conversations, prepared.owners, inp.session_gap_hours,
-                   prepared.removed, persona=bool(inp.persona))
+    cov = coverage(
+        result,
+        prepared.conversations,
+        prepared.owners,
+        inp.session_gap_hours,
+        prepared.removed,
+        persona=bool(inp.persona),
+    )
     if prepared.redactions:
         cov["redacted"] = dict(prepared.redactions)
     if ns.json:
@@ -59,7 +69,9 @@ def _report(ns: argparse.Namespace, inp: InputOptions, result, prepared, out: IO
     else:
         render(cov, out)
         if prepared.redactions:
-            out.write("Redacted: " + ", ".join(f"{k} {v}" for k, v in prepared.redactions.items()) + "\n")
+            out.write(
+                "Redacted: " + ", ".join(f"{k} {v}" for k, v in prepared.redactions.items()) + "\n"
+            )
     return cov
 
 
@@ -112,13 +124,29 @@ def _print_preview(samples: list[tuple[str, str]], out: IO[str], redact: bool) -
 
 
 def register(command: Callable) -> None:
-    p = command("inspect", cmd_inspect, "show what would be imported from chat exports, and "
-                "what could not be (coverage report)")
+    p = command(
+        "inspect",
+        cmd_inspect,
+        "show what would be imported from chat exports, and what could not be (coverage report)",
+    )
     _common(p, InspectConfig, skip=NO_REDACTION)
-    p = command("import", cmd_import, "import chat exports into one redacted JSONL file for "
-                "train --data")
+    p = command(
+        "import", cmd_import, "import chat exports into one redacted JSONL file for train --data"
+    )
     _common(p, ImportConfig)
-    p.add_argument("-o", "--output", default=None, metavar="FILE",
-                   help="where to write the JSONL ('-' for standard output)")
-    p.add_argument("--preview", type=int, nargs="?", const=5, default=0, metavar="N",
-                   help="show N messages before and after redaction (default 5)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FILE",
+        help="where to write the JSONL ('-' for standard output)",
+    )
+    p.add_argument(
+        "--preview",
+        type=int,
+        nargs="?",
+        const=5,
+        default=0,
+        metavar="N",
+        help="show N messages before and after redaction (default 5)",
+    )

@@ -32,7 +32,11 @@ def cmd_report(ns: argparse.Namespace) -> int:
 
 
 def register(command: Callable) -> None:
-    EvalConfig.add_arguments(command("eval", cmd_eval, "score a run on its held-out "
-                                     "conversations, next to its base model"))
-    ReportConfig.add_arguments(command("report", cmd_report, "rebuild a run's report.html "
-                                       "from its folder"))
+    EvalConfig.add_arguments(
+        command(
+            "eval", cmd_eval, "score a run on its held-out conversations, next to its base model"
+        )
+    )
+    ReportConfig.add_arguments(
+        command("report", cmd_report, "rebuild a run's report.html from its folder")
+    )

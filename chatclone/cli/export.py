@@ -21,5 +21,10 @@ def cmd_export(ns: argparse.Namespace) -> int:
 
 
 def register(command: Callable) -> None:
-    ExportConfig.add_arguments(command("export", cmd_export, "export a trained run to a Hugging "
-                                       "Face folder, GGUF (llama.cpp, LM Studio) or Ollama"))
+    ExportConfig.add_arguments(
+        command(
+            "export",
+            cmd_export,
+            "export a trained run to a Hugging Face folder, GGUF (llama.cpp, LM Studio) or Ollama",
+        )
+    )

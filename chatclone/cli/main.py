@@ -8,10 +8,10 @@ Every `ChatcloneError` becomes one `Error: ...` line and exit status 1.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from typing import Callable
 
-from chatclone import __version__
 from chatclone.cli import chat, data, evaluate, export, serve, train
 from chatclone.errors import ChatcloneError
 
@@ -25,10 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chatclone",
         description="Turn your chat logs into a local language model that talks like you. "
-                    "The pipeline: inspect/import -> train -> eval/report -> chat/reply/serve "
-                    "-> export.",
+        "The pipeline: inspect/import -> train -> eval/report -> chat/reply/serve "
+        "-> export.",
     )
-    parser.add_argument("--version", action="version", version=f"chatclone {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"chatclone {importlib.metadata.version('chatclone')}",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, handler: Handler, help: str, aliases: tuple[str, ...] = ()):

@@ -16,5 +16,6 @@ def cmd_serve(ns: argparse.Namespace) -> int:
 
 
 def register(command: Callable) -> None:
-    ServeConfig.add_arguments(command("serve", cmd_serve, "serve a run: OpenAI-compatible API "
-                                      "and a chat page"))
+    ServeConfig.add_arguments(
+        command("serve", cmd_serve, "serve a run: OpenAI-compatible API and a chat page")
+    )

@@ -34,12 +34,17 @@ def cmd_train(ns: argparse.Namespace) -> int:
     cfg = train_options(ns)
     train(cfg)
     if cfg.report:
-        print("Next: an evaluation against the base model and report.html (skip it with "
-              "--no-report; run it later with chatclone eval).", file=sys.stderr, flush=True)
+        print(
+            "Next: an evaluation against the base model and report.html (skip it with "
+            "--no-report; run it later with chatclone eval).",
+            file=sys.stderr,
+            flush=True,
+        )
         from chatclone.evaluation.options import EvalConfig
 
-        evaluate_and_report(EvalConfig(run_name=cfg.run_name, runs_dir=cfg.runs_dir,
-                                       device=cfg.device))
+        evaluate_and_report(
+            EvalConfig(run_name=cfg.run_name, runs_dir=cfg.runs_dir, device=cfg.device)
+        )
     return 0
 
 

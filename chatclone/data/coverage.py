@@ -13,8 +13,8 @@ from collections import Counter
 from typing import IO, Any
 
 from chatclone.data.importers import ImportResult
-from chatclone.data.records import Conversation
 from chatclone.data.people import Owners
+from chatclone.data.records import Conversation
 from chatclone.data.sessions import count_sessions
 
 CHARS_PER_TOKEN = 4
@@ -28,12 +28,19 @@ def _day(ts: float | None) -> str | None:
 
 
 def file_rows(result: ImportResult) -> list[dict[str, Any]]:
-    return [{
-        "path": r.path, "format": r.format, "read": r.read, "imported": r.imported,
-        "continuation_lines": r.continuation, "skipped": dict(r.skipped),
-        "unparsable": [{"line": n, "text": raw} for n, raw in r.unparsable],
-        "decisions": dict(r.decisions),
-    } for r in result.reports]
+    return [
+        {
+            "path": r.path,
+            "format": r.format,
+            "read": r.read,
+            "imported": r.imported,
+            "continuation_lines": r.continuation,
+            "skipped": dict(r.skipped),
+            "unparsable": [{"line": n, "text": raw} for n, raw in r.unparsable],
+            "decisions": dict(r.decisions),
+        }
+        for r in result.reports
+    ]
 
 
 def conversation_row(conv: Conversation, known: bool, gap_hours: float) -> dict[str, Any]:
@@ -42,34 +49,55 @@ def conversation_row(conv: Conversation, known: bool, gap_hours: float) -> dict[
     persona = sum(1 for m in conv.messages if m.outgoing) if known else None
     chars = sum(len(m.text) for m in conv.messages)
     return {
-        "id": conv.id, "title": conv.title, "platform": conv.platform,
-        "participants": list(conv.participants), "group": len(conv.participants) > 2,
-        "messages": len(conv.messages), "sessions": count_sessions(conv, gap_hours),
-        "first": _day(min(times)) if times else None, "last": _day(max(times)) if times else None,
-        "persona_share": round(persona / len(conv.messages), 3) if persona is not None and conv.messages else None,
+        "id": conv.id,
+        "title": conv.title,
+        "platform": conv.platform,
+        "participants": list(conv.participants),
+        "group": len(conv.participants) > 2,
+        "messages": len(conv.messages),
+        "sessions": count_sessions(conv, gap_hours),
+        "first": _day(min(times)) if times else None,
+        "last": _day(max(times)) if times else None,
+        "persona_share": round(persona / len(conv.messages), 3)
+        if persona is not None and conv.messages
+        else None,
         "tokens": chars // CHARS_PER_TOKEN,
     }
 
 
-def coverage(result: ImportResult, conversations: list[Conversation], owners: Owners | None,
-             gap_hours: float, removed: Counter | None = None, persona: bool = False) -> dict[str, Any]:
+def coverage(
+    result: ImportResult,
+    conversations: list[Conversation],
+    owners: Owners | None,
+    gap_hours: float,
+    removed: Counter | None = None,
+    persona: bool = False,
+) -> dict[str, Any]:
     """`conversations` as prepared (their `outgoing` marks the persona); `persona`: one was named."""
     files = file_rows(result)
-    convs = [conversation_row(c, persona or (owners is not None and c.id in owners.names), gap_hours)
-             for c in conversations]
+    convs = [
+        conversation_row(c, persona or (owners is not None and c.id in owners.names), gap_hours)
+        for c in conversations
+    ]
     skipped = sum((r.skipped for r in result.reports), Counter())
     return {
         "files": files,
         "conversations": convs,
-        "owner": {"how": owners.how if owners else "", "candidates": owners.candidates if owners else []},
+        "owner": {
+            "how": owners.how if owners else "",
+            "candidates": owners.candidates if owners else [],
+        },
         "filtered": dict(removed or {}),
         "session_gap_hours": gap_hours,
         "totals": {
-            "files": len(files), "read": sum(f["read"] for f in files),
+            "files": len(files),
+            "read": sum(f["read"] for f in files),
             "imported": sum(f["imported"] for f in files),
             "continuation_lines": sum(f["continuation_lines"] for f in files),
-            "skipped": dict(skipped), "conversations": len(convs),
-            "messages": sum(c["messages"] for c in convs), "sessions": sum(c["sessions"] for c in convs),
+            "skipped": dict(skipped),
+            "conversations": len(convs),
+            "messages": sum(c["messages"] for c in convs),
+            "sessions": sum(c["sessions"] for c in convs),
             "tokens": sum(c["tokens"] for c in convs),
         },
     }
@@ -89,7 +117,9 @@ def render(cov: dict[str, Any], out: IO[str]) -> None:
     console.print(files)
     for f in cov["files"]:
         if f["decisions"]:
-            console.print(f"  {f['path']}: " + "; ".join(f"{k}: {v}" for k, v in f["decisions"].items()))
+            console.print(
+                f"  {f['path']}: " + "; ".join(f"{k}: {v}" for k, v in f["decisions"].items())
+            )
         for bad in f["unparsable"][:5]:
             console.print(f"  could not parse {f['path']}, line {bad['line']}: {bad['text']!r}")
     _render_conversations(cov, console, Table)
@@ -102,22 +132,48 @@ def render(cov: dict[str, Any], out: IO[str]) -> None:
     if cov["owner"]["how"]:
         console.print(f"Owner: {cov['owner']['how']}.")
     if cov["owner"]["candidates"]:
-        console.print("Owner undecided; candidates: " + ", ".join(cov["owner"]["candidates"])
-                      + ". Pass --me NAME.")
+        console.print(
+            "Owner undecided; candidates: "
+            + ", ".join(cov["owner"]["candidates"])
+            + ". Pass --me NAME."
+        )
     if cov["filtered"]:
         console.print("Filtered out: " + ", ".join(f"{k} {v}" for k, v in cov["filtered"].items()))
 
 
 def _render_conversations(cov: dict[str, Any], console: Any, table_cls: Any) -> None:
     table = table_cls(title="Conversations", title_justify="left")
-    for col in ("conversation", "platform", "people", "messages", "sessions", "dates", "persona", "tokens"):
-        table.add_column(col, justify="right" if col in ("messages", "sessions", "tokens", "persona") else "left")
+    for col in (
+        "conversation",
+        "platform",
+        "people",
+        "messages",
+        "sessions",
+        "dates",
+        "persona",
+        "tokens",
+    ):
+        table.add_column(
+            col, justify="right" if col in ("messages", "sessions", "tokens", "persona") else "left"
+        )
     rows = sorted(cov["conversations"], key=lambda c: -c["messages"])
     for c in rows[:MAX_ROWS]:
-        people = ", ".join(c["participants"][:3]) + (f" +{len(c['participants']) - 3}" if len(c["participants"]) > 3 else "")
+        people = ", ".join(c["participants"][:3]) + (
+            f" +{len(c['participants']) - 3}" if len(c["participants"]) > 3 else ""
+        )
         share = "?" if c["persona_share"] is None else f"{c['persona_share']:.0%}"
-        table.add_row(c["title"], c["platform"], people, str(c["messages"]), str(c["sessions"]),
-                      f"{c['first'] or '?'} .. {c['last'] or '?'}", share, str(c["tokens"]))
+        table.add_row(
+            c["title"],
+            c["platform"],
+            people,
+            str(c["messages"]),
+            str(c["sessions"]),
+            f"{c['first'] or '?'} .. {c['last'] or '?'}",
+            share,
+            str(c["tokens"]),
+        )
     console.print(table)
     if len(rows) > MAX_ROWS:
-        console.print(f"  ... and {len(rows) - MAX_ROWS} smaller conversation(s); --json lists all.")
+        console.print(
+            f"  ... and {len(rows) - MAX_ROWS} smaller conversation(s); --json lists all."
+        )

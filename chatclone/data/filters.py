@@ -18,7 +18,9 @@ class Filters:
     until: float | None = None  # exclusive
 
 
-def apply_filters(conversations: list[Conversation], f: Filters, removed: Counter) -> list[Conversation]:
+def apply_filters(
+    conversations: list[Conversation], f: Filters, removed: Counter
+) -> list[Conversation]:
     """Conversations and messages that pass; what did not is counted in `removed`."""
     keep_titles = [t.casefold() for t in f.conversations]
     keep_people = {norm_name(p) for p in f.participants}

@@ -28,8 +28,9 @@ class Owners:
     candidates: list[str] = field(default_factory=list)  # when undecided: who it could be
 
 
-def resolve_owners(conversations: Sequence[Conversation], me: Sequence[str] = (),
-                   strict: bool = True) -> Owners:
+def resolve_owners(
+    conversations: Sequence[Conversation], me: Sequence[str] = (), strict: bool = True
+) -> Owners:
     """Decide the owner of every conversation; with `strict`, an undecidable owner is an error."""
     wanted = {norm_name(n) for n in me if n.strip()}
     owners = Owners()
@@ -87,8 +88,10 @@ def _infer(unmarked: list[Conversation], owners: Owners, strict: bool, named: bo
     if everywhere:
         why = f"{', '.join(everywhere)} all take part in every conversation ({titles})"
     else:
-        why = "nobody takes part in every conversation; most frequent: " + ", ".join(owners.candidates)
+        why = "nobody takes part in every conversation; most frequent: " + ", ".join(
+            owners.candidates
+        )
     hint = " (one --me per platform: add the name used there)" if named else ""
     raise ChatcloneError(
-        f"cannot tell whose voice to learn: {why}. Pass --me NAME{hint}, e.g. --me \"{owners.candidates[0]}\"."
+        f'cannot tell whose voice to learn: {why}. Pass --me NAME{hint}, e.g. --me "{owners.candidates[0]}".'
     )

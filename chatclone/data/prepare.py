@@ -36,22 +36,30 @@ class Prepared:
 
 
 def filters_of(inp: InputOptions) -> Filters:
-    return Filters(conversations=tuple(inp.conversation), participants=tuple(inp.participant),
-                   since=parse_day(inp.since, "--since"),
-                   until=parse_day(inp.until, "--until", end=True))
+    return Filters(
+        conversations=tuple(inp.conversation),
+        participants=tuple(inp.participant),
+        since=parse_day(inp.since, "--since"),
+        until=parse_day(inp.until, "--until", end=True),
+    )
 
 
-def prepare_conversations(result: ImportResult, inp: InputOptions, strict: bool = True,
-                          preview: int = 0) -> Prepared:
+def prepare_conversations(
+    result: ImportResult, inp: InputOptions, strict: bool = True, preview: int = 0
+) -> Prepared:
     """Filter, decide owner and persona, redact. In the result, `outgoing` marks the persona's
     messages (the owner's unless `--persona` names someone else): what `import -o` writes and
     what training learns. `strict=False` leaves an undecidable owner undecided instead of failing."""
     removed: Counter = Counter()
     convs = apply_filters(result.conversations, filters_of(inp), removed)
     persona = inp.persona
-    if persona and not any(norm_name(s) == norm_name(persona) for c in convs for s in c.participants):
+    if persona and not any(
+        norm_name(s) == norm_name(persona) for c in convs for s in c.participants
+    ):
         names = sorted({s for c in convs for s in c.participants})[:15]
-        raise ChatcloneError(f"--persona {persona!r}: no such participant. Participants: {', '.join(names)}")
+        raise ChatcloneError(
+            f"--persona {persona!r}: no such participant. Participants: {', '.join(names)}"
+        )
     # A named persona says whose voice to learn: the owner need not be decidable then.
     owners = resolve_owners(convs, inp.me, strict=strict and not persona)
     redactor = None
@@ -80,16 +88,26 @@ def _persona_names(convs: list[Conversation], owners: Owners, persona: str | Non
     return {s for names in owners.names.values() for s in names}
 
 
-def _rebuild(conv: Conversation, owners: Owners, persona: str | None, redactor: Redactor | None,
-             samples: list, preview: int) -> Conversation:
+def _rebuild(
+    conv: Conversation,
+    owners: Owners,
+    persona: str | None,
+    redactor: Redactor | None,
+    samples: list,
+    preview: int,
+) -> Conversation:
     """One pass over the messages: persona flag, stand-in sender, redacted text."""
     own = owners.names.get(conv.id, frozenset())
     wanted = norm_name(persona) if persona else None
     redact = redactor is not None and not conv.redacted and conv.platform not in PUBLIC_PLATFORMS
     # Per sender, once: (persona flag, name handed on); a conversation has few senders.
-    who = {s: ((norm_name(s) == wanted) if wanted is not None else (s in own),
-               redactor.sender(s) if redact else s)
-           for s in dict.fromkeys(m.sender for m in conv.messages)}
+    who = {
+        s: (
+            (norm_name(s) == wanted) if wanted is not None else (s in own),
+            redactor.sender(s) if redact else s,
+        )
+        for s in dict.fromkeys(m.sender for m in conv.messages)
+    }
     msgs = []
     append = msgs.append
     for m in conv.messages:
@@ -103,12 +121,24 @@ def _rebuild(conv: Conversation, owners: Owners, persona: str | None, redactor: 
             append(Message(sender, m.text, m.timestamp, flag, m.source))
         else:
             append(m)
-    participants = tuple(redactor.sender(p) for p in conv.participants) if redact else conv.participants
+    participants = (
+        tuple(redactor.sender(p) for p in conv.participants) if redact else conv.participants
+    )
     title = _title(conv, redactor) if redact else conv.title
     # Ids often hold a name (WhatsApp: the chat's title): a digest keeps them distinct and stable.
-    cid = f"{conv.platform or 'chat'}:{hashlib.sha1(conv.id.encode()).hexdigest()[:12]}" if redact else conv.id
-    return replace(conv, id=cid, messages=tuple(msgs), participants=participants, title=title,
-                   redacted=conv.redacted or redact)
+    cid = (
+        f"{conv.platform or 'chat'}:{hashlib.sha1(conv.id.encode()).hexdigest()[:12]}"
+        if redact
+        else conv.id
+    )
+    return replace(
+        conv,
+        id=cid,
+        messages=tuple(msgs),
+        participants=participants,
+        title=title,
+        redacted=conv.redacted or redact,
+    )
 
 
 def _title(conv: Conversation, redactor: Redactor) -> str:
@@ -119,10 +149,12 @@ def _title(conv: Conversation, redactor: Redactor) -> str:
 
 
 def selection_rules(cfg: TrainConfig) -> SelectionRules:
-    return SelectionRules(min_messages=cfg.source.effective_min_messages,
-                          two_senders_only=cfg.two_senders_only,
-                          merge_consecutive=cfg.merge_consecutive,
-                          session_gap_hours=cfg.session_gap_hours)
+    return SelectionRules(
+        min_messages=cfg.source.effective_min_messages,
+        two_senders_only=cfg.two_senders_only,
+        merge_consecutive=cfg.merge_consecutive,
+        session_gap_hours=cfg.session_gap_hours,
+    )
 
 
 def prepare_dialogues(cfg: TrainConfig) -> tuple[list[Dialogue], dict]:

@@ -19,7 +19,8 @@ EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\
 URL = re.compile(
     r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"]+[^\s<>\"'.,;:!?)\]]|"
     r"\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|de|uk|fr|es|it|nl|be|ch|at|eu|app|dev|co|me|ly|gl|info)"
-    r"/[^\s<>\"]*[^\s<>\"'.,;:!?)\]]", re.I,
+    r"/[^\s<>\"]*[^\s<>\"'.,;:!?)\]]",
+    re.I,
 )
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
@@ -30,31 +31,102 @@ LETTERS = re.compile(r"[^\W\d_]+")
 # Regions whose national formats are tried for numbers written without a country code.
 REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "BR", "AU")
 
-FIRST = ("Alex", "Sam", "Robin", "Kim", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie",
-         "Avery", "Quinn", "Charlie", "Drew", "Emery", "Finley", "Harper", "Hayden", "Jesse", "Kai",
-         "Logan", "Noel", "Parker", "Reese", "Rowan", "Sage", "Skyler", "Toni", "Dana", "Eden",
-         "Frankie", "Gray", "Jody", "Lee", "Marley", "Nico", "Oakley", "Peyton", "Remy", "Shay")
-LAST = ("Park", "Quinn", "Reyes", "Stone", "Vale", "West", "Hart", "Lane", "Moss", "Frost",
-        "Brook", "Cole", "Dale", "Ford", "Grant", "Hale", "Knox", "Lowe", "Marsh", "Nash",
-        "Penn", "Rhodes", "Shaw", "Todd", "Wade", "York", "Bell", "Cross", "Dunn", "Ellis")
+FIRST = (
+    "Alex",
+    "Sam",
+    "Robin",
+    "Kim",
+    "Jordan",
+    "Taylor",
+    "Morgan",
+    "Casey",
+    "Riley",
+    "Jamie",
+    "Avery",
+    "Quinn",
+    "Charlie",
+    "Drew",
+    "Emery",
+    "Finley",
+    "Harper",
+    "Hayden",
+    "Jesse",
+    "Kai",
+    "Logan",
+    "Noel",
+    "Parker",
+    "Reese",
+    "Rowan",
+    "Sage",
+    "Skyler",
+    "Toni",
+    "Dana",
+    "Eden",
+    "Frankie",
+    "Gray",
+    "Jody",
+    "Lee",
+    "Marley",
+    "Nico",
+    "Oakley",
+    "Peyton",
+    "Remy",
+    "Shay",
+)
+LAST = (
+    "Park",
+    "Quinn",
+    "Reyes",
+    "Stone",
+    "Vale",
+    "West",
+    "Hart",
+    "Lane",
+    "Moss",
+    "Frost",
+    "Brook",
+    "Cole",
+    "Dale",
+    "Ford",
+    "Grant",
+    "Hale",
+    "Knox",
+    "Lowe",
+    "Marsh",
+    "Nash",
+    "Penn",
+    "Rhodes",
+    "Shaw",
+    "Todd",
+    "Wade",
+    "York",
+    "Bell",
+    "Cross",
+    "Dunn",
+    "Ellis",
+)
 # Names that are also everyday words: only a capitalised mention is treated as the name.
 # Words that also name contacts ("My Love", "Mum", "Work") or sites ("abcnews.go.com") but are
 # everyday words: replacing them in message text would rewrite ordinary sentences, and they
 # identify nobody. They are never replaced in text; a sender made only of them, or a handle or
 # domain, gets a "Person N" stand-in instead.
-EVERYDAY = frozenset("""
+EVERYDAY = frozenset(
+    """
 a an the and or but of to in on at by for with from up down out over about as is are was be
 i me my mine you your yours he him his she her hers we us our they them their it its this that
 go com net org www co uk de fr http https app bot chat group team family friends friend work
 office home house love baby babe honey darling sweetie dear boss mum mom mother dad daddy
 father sister brother bro sis aunt uncle grandma grandpa nan gran wife husband partner kids
 school class news support info admin service help official the best new old big little
-""".split())
+""".split()
+)
 _HANDLE = re.compile(r"[.@\d]")
 
-COMMON = frozenset("will may june april august rose lily grace hope joy faith mark bill sunny "
-                   "summer autumn amber ruby pearl dawn eve art bob jack max ray guy sky rich "
-                   "frank chase hunter mason page park".split())
+COMMON = frozenset(
+    "will may june april august rose lily grace hope joy faith mark bill sunny "
+    "summer autumn amber ruby pearl dawn eve art bob jack max ray guy sky rich "
+    "frank chase hunter mason page park".split()
+)
 
 
 def luhn(digits: str) -> bool:
@@ -85,7 +157,11 @@ def is_phone(candidate: str) -> bool:
         except phonenumbers.NumberParseException:
             continue
         # With a country code the shape alone is convincing; national numbers must be valid.
-        if phonenumbers.is_valid_number(number) or region is None and phonenumbers.is_possible_number(number):
+        if (
+            phonenumbers.is_valid_number(number)
+            or region is None
+            and phonenumbers.is_possible_number(number)
+        ):
             return True
     return False
 
@@ -107,7 +183,10 @@ class Redactor:
     def _token_table(names: list[str], kept: set[str]) -> dict[str, str]:
         """casefolded real word -> stand-in word; first words take first names, others surnames."""
         real = {t.casefold() for n in names for t in LETTERS.findall(n)}
-        pools = ([f for f in FIRST if f.casefold() not in real], [s for s in LAST if s.casefold() not in real])
+        pools = (
+            [f for f in FIRST if f.casefold() not in real],
+            [s for s in LAST if s.casefold() not in real],
+        )
         table: dict[str, str] = {}
         used = [0, 0]
         for name in names:
@@ -152,7 +231,9 @@ class Redactor:
             text = self._sub(URL, text, "<URL>")
         if DIGITS.search(text) and len(DIGITS.findall(text)) >= 7:
             text = self._sub(IBAN, text, "<IBAN>", iban_ok)
-            text = self._sub(CARD, text, "<CARD>", lambda s: luhn(s.replace(" ", "").replace("-", "")))
+            text = self._sub(
+                CARD, text, "<CARD>", lambda s: luhn(s.replace(" ", "").replace("-", ""))
+            )
             text = self._sub(PHONE_CANDIDATE, text, "<PHONE>", is_phone)
         return text
 
@@ -181,4 +262,5 @@ class Redactor:
                 return m.group()
             self.counts[placeholder.strip("<>").lower()] += 1
             return placeholder
+
         return pattern.sub(repl, text)

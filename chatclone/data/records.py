@@ -16,7 +16,6 @@ from typing import Iterator
 
 from chatclone.errors import ChatcloneError
 
-
 _TIMES = frozenset((float, int, type(None)))
 _set = object.__setattr__  # how a frozen dataclass sets its fields
 _sender, _timestamp = attrgetter("sender"), attrgetter("timestamp")
@@ -32,22 +31,35 @@ class Message:
 
     # Written out rather than generated: a million of these are made per import, and this is
     # about a third cheaper than the generated frozen __init__ + __post_init__.
-    def __init__(self, sender: str, text: str, timestamp: float | None = None,
-                 outgoing: bool | None = None, source: str = "") -> None:
+    def __init__(
+        self,
+        sender: str,
+        text: str,
+        timestamp: float | None = None,
+        outgoing: bool | None = None,
+        source: str = "",
+    ) -> None:
         _set(self, "sender", sender)
         _set(self, "text", text)
         _set(self, "timestamp", timestamp)
         _set(self, "outgoing", outgoing)
         _set(self, "source", source)
         # The valid case in one test; anything else gets the checks that name the problem.
-        if not (type(sender) is str and type(text) is str and type(timestamp) in _TIMES
-                and sender and not sender.isspace()):
+        if not (
+            type(sender) is str
+            and type(text) is str
+            and type(timestamp) in _TIMES
+            and sender
+            and not sender.isspace()
+        ):
             self._invalid()
 
     def _invalid(self) -> None:
         where = f" ({self.source})" if self.source else ""
         if not isinstance(self.sender, str) or not self.sender.strip():
-            raise ChatcloneError(f"message without a sender{where}: every message needs a sender name")
+            raise ChatcloneError(
+                f"message without a sender{where}: every message needs a sender name"
+            )
         if not isinstance(self.text, str):
             raise ChatcloneError(f"message text is {type(self.text).__name__}, not text{where}")
         if self.timestamp is not None and not isinstance(self.timestamp, (int, float)):

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import groupby, islice
-from operator import attrgetter, itemgetter, le
+from itertools import groupby
+from operator import attrgetter, itemgetter
 from typing import Iterable, Iterator, Sequence
 
 from chatclone.data.records import Conversation, Message, gc_paused, in_time_order
 from chatclone.data.sessions import DEFAULT_GAP_HOURS, session_cuts
 from chatclone.errors import ChatcloneError
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Dialogue, Turn, clean_text
+
 
 @dataclass(frozen=True)
 class SelectionRules:
@@ -68,12 +69,15 @@ def _clean_all(texts: Iterable[str]) -> list[str]:
     could start a tag) needs only `strip`, without a call."""
     if not all(tag[:1] == "<" for tag in FORMAT.tags):
         return [clean_text(t) for t in texts]
-    return [t.strip() if t.isprintable() and "  " not in t and "<" not in t else clean_text(t)
-            for t in texts]
+    return [
+        t.strip() if t.isprintable() and "  " not in t and "<" not in t else clean_text(t)
+        for t in texts
+    ]
 
 
-def _session_turns(msgs: Sequence[Message], cuts: list[int], opts: SelectionRules,
-                   stats: SelectionStats) -> list[tuple[int, tuple[Turn, ...]]]:
+def _session_turns(
+    msgs: Sequence[Message], cuts: list[int], opts: SelectionRules, stats: SelectionStats
+) -> list[tuple[int, tuple[Turn, ...]]]:
     """(session index, turns) of messages already in time order, cut into sessions at `cuts`:
     cleaned, empty ones dropped, runs merged; sessions left without turns are left out. Works
     on whole lists (comprehensions, `groupby`) rather than message by message or session by
@@ -86,7 +90,9 @@ def _session_turns(msgs: Sequence[Message], cuts: list[int], opts: SelectionRule
     stats.empty_after_cleaning += len(texts) - len(kept)
     if opts.merge_consecutive:
         sep = opts.merge_separator
-        turns = [(k, Turn(s, sep.join(map(_third, run)))) for (k, s), run in groupby(kept, _first_two)]
+        turns = [
+            (k, Turn(s, sep.join(map(_third, run)))) for (k, s), run in groupby(kept, _first_two)
+        ]
         stats.merged += len(kept) - len(turns)
     else:
         turns = [(k, Turn(s, t)) for k, s, t in kept]
@@ -96,8 +102,9 @@ def _session_turns(msgs: Sequence[Message], cuts: list[int], opts: SelectionRule
 BATCH = 8192  # messages per `_session_turns` call: bounds its working lists, not the output
 
 
-def _batched_session_turns(msgs: Sequence[Message], cuts: list[int], opts: SelectionRules,
-                           stats: SelectionStats) -> Iterator[tuple[int, tuple[Turn, ...]]]:
+def _batched_session_turns(
+    msgs: Sequence[Message], cuts: list[int], opts: SelectionRules, stats: SelectionStats
+) -> Iterator[tuple[int, tuple[Turn, ...]]]:
     """`_session_turns` over whole sessions, about BATCH messages at a time."""
     ends = cuts[1:] + [len(msgs)]
     i = 0
@@ -106,7 +113,7 @@ def _batched_session_turns(msgs: Sequence[Message], cuts: list[int], opts: Selec
         while j < len(cuts) and ends[j] - cuts[i] <= BATCH:
             j += 1
         base = cuts[i]
-        part = msgs[base:ends[j - 1]] if len(cuts) > 1 else msgs
+        part = msgs[base : ends[j - 1]] if len(cuts) > 1 else msgs
         for k, turns in _session_turns(part, [c - base for c in cuts[i:j]], opts, stats):
             yield i + k, turns
         i = j
@@ -119,7 +126,9 @@ def select_dialogues(
         return _select(conversations, opts)
 
 
-def _select(conversations: list[Conversation], opts: SelectionRules) -> tuple[list[Dialogue], SelectionStats]:
+def _select(
+    conversations: list[Conversation], opts: SelectionRules
+) -> tuple[list[Dialogue], SelectionStats]:
     stats = SelectionStats(conversations=len(conversations))
     dialogues = []
     for conv in conversations:
@@ -137,7 +146,9 @@ def _select(conversations: list[Conversation], opts: SelectionRules) -> tuple[li
             cuts = session_cuts(msgs, opts.session_gap_hours)
             split = len(cuts) > 1
             for k, turns in _batched_session_turns(msgs, cuts, opts, stats):
-                dialogues.append(Dialogue(f"{conv.id}#{k + 1}" if split else conv.id, turns, conv.id))
+                dialogues.append(
+                    Dialogue(f"{conv.id}#{k + 1}" if split else conv.id, turns, conv.id)
+                )
                 stats.turns += len(turns)
     stats.kept = len(dialogues)
     if not dialogues:
@@ -148,7 +159,8 @@ def _select(conversations: list[Conversation], opts: SelectionRules) -> tuple[li
 def no_dialogue_message(stats: SelectionStats, opts: SelectionRules) -> str:
     parts = [
         f"{n} {RULES[rule][0]} (relax with {RULES[rule][1]})"
-        for rule, n in stats.removed.items() if n
+        for rule, n in stats.removed.items()
+        if n
     ]
     detail = "; ".join(parts) or "every conversation was empty after cleaning"
     return (

@@ -23,7 +23,9 @@ def session_cuts(msgs: Sequence[Message], gap_hours: float) -> list[int]:
     gap = gap_hours * 3600.0
     times = [m.timestamp for m in msgs]
     if None not in times:  # the usual case: differences in C, one comparison per message here
-        return [0] + [i for i, d in enumerate(map(sub, islice(times, 1, None), times), 1) if d > gap]
+        return [0] + [
+            i for i, d in enumerate(map(sub, islice(times, 1, None), times), 1) if d > gap
+        ]
     cuts, last = [0], None
     for i, t in enumerate(times):
         if t is not None:

@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
-from chatclone.speaker_format import PERSONA, Dialogue, Turn
 from chatclone.evaluation.metrics import verbatim
+from chatclone.speaker_format import PERSONA, Dialogue, Turn
 
 WORD = re.compile(r"[^\W\d_]{6,}")
 
@@ -38,8 +38,9 @@ def find_cases(dialogues: list[Dialogue], limit: int) -> list[Case]:
             if turn.speaker != PERSONA:
                 continue
             for found, kind in [(m, private) for m in private_spans(turn.text)] + [
-                    (m, rare) for m in WORD.finditer(turn.text) if counts[m.group().lower()] == 1]:
-                prefix = turn.text[:found.start()].rstrip()
+                (m, rare) for m in WORD.finditer(turn.text) if counts[m.group().lower()] == 1
+            ]:
+                prefix = turn.text[: found.start()].rstrip()
                 if len(prefix.split()) >= 2:  # the model needs something to go on
                     kind.append(Case(list(d.turns[:i]), prefix, found.group()))
                     break
@@ -50,11 +51,16 @@ def private_spans(text: str) -> list[re.Match]:
     """Matches of what `privacy.Redactor` replaces with a placeholder, in text order."""
     from chatclone.data import privacy
 
-    checks = [(privacy.EMAIL, None), (privacy.URL, None), (privacy.IBAN, privacy.iban_ok),
-              (privacy.CARD, lambda s: privacy.luhn(re.sub(r"[ -]", "", s))),
-              (privacy.PHONE_CANDIDATE, privacy.is_phone)]
-    found = [m for pattern, ok in checks for m in pattern.finditer(text)
-             if ok is None or ok(m.group())]
+    checks = [
+        (privacy.EMAIL, None),
+        (privacy.URL, None),
+        (privacy.IBAN, privacy.iban_ok),
+        (privacy.CARD, lambda s: privacy.luhn(re.sub(r"[ -]", "", s))),
+        (privacy.PHONE_CANDIDATE, privacy.is_phone),
+    ]
+    found = [
+        m for pattern, ok in checks for m in pattern.finditer(text) if ok is None or ok(m.group())
+    ]
     return sorted(found, key=lambda m: m.start())
 
 
@@ -70,8 +76,12 @@ def audit(engine, dialogues: list[Dialogue], cfg, tick: Callable[[], None] = lam
         tick()
         if verbatim(completion, case.secret):
             hits.append({"prefix": case.prefix, "secret": mask(case.secret)})
-    return {"cases": len(cases), "verbatim": len(hits),
-            "verbatim_rate": len(hits) / len(cases) if cases else None, "examples": hits[:5]}
+    return {
+        "cases": len(cases),
+        "verbatim": len(hits),
+        "verbatim_rate": len(hits) / len(cases) if cases else None,
+        "examples": hits[:5],
+    }
 
 
 def mask(secret: str) -> str:

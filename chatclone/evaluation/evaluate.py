@@ -27,8 +27,12 @@ class Context:
 
 def contexts(dialogues: list[Dialogue], n: int) -> list[Context]:
     """Up to `n` persona turns (with what preceded them), spread evenly over the dialogues."""
-    found = [Context(list(d.turns[:i]), t.text) for d in dialogues
-             for i, t in enumerate(d.turns) if t.speaker == PERSONA and i > 0]
+    found = [
+        Context(list(d.turns[:i]), t.text)
+        for d in dialogues
+        for i, t in enumerate(d.turns)
+        if t.speaker == PERSONA and i > 0
+    ]
     if len(found) <= n:
         return found
     return [found[round(k * (len(found) - 1) / max(1, n - 1))] for k in range(n)]
@@ -41,20 +45,28 @@ def sample(engine, history: list[Turn], cfg, prefix: str = "") -> tuple[str, str
     return reply.text, reply.raw
 
 
-def persona_perplexity(model, tokenizer, dialogues: list[Dialogue], block_size: int,
-                       batch_size: int) -> float | None:
+def persona_perplexity(
+    model, tokenizer, dialogues: list[Dialogue], block_size: int, batch_size: int
+) -> float | None:
     from chatclone.training.dataset import build_examples
     from chatclone.training.heldout import loss_sums
 
     examples, _ = build_examples(dialogues, tokenizer, FORMAT, block_size)
-    total, count = loss_sums(model, examples, tokenizer.pad_token_id, True, batch_size,
-                             model.device)
+    total, count = loss_sums(
+        model, examples, tokenizer.pad_token_id, True, batch_size, model.device
+    )
     return perplexity(total / count) if count else None
 
 
-def score_model(model, tokenizer, cfg: EvalConfig, block_size: int,
-                train_dialogues: list[Dialogue], val_dialogues: list[Dialogue],
-                tick: Callable[[], None] = lambda: None) -> dict:
+def score_model(
+    model,
+    tokenizer,
+    cfg: EvalConfig,
+    block_size: int,
+    train_dialogues: list[Dialogue],
+    val_dialogues: list[Dialogue],
+    tick: Callable[[], None] = lambda: None,
+) -> dict:
     from chatclone.inference.engine import ReplyEngine
 
     engine = ReplyEngine(model, tokenizer, FORMAT)
@@ -69,12 +81,23 @@ def score_model(model, tokenizer, cfg: EvalConfig, block_size: int,
         probes.append({"message": m, "reply": sample(engine, [Turn(OTHER, m)], cfg)[0]})
         tick()
     result = {
-        "persona_perplexity": persona_perplexity(model, tokenizer, val_dialogues, block_size,
-                                                 cfg.batch_size) if val_dialogues else None,
+        "persona_perplexity": persona_perplexity(
+            model, tokenizer, val_dialogues, block_size, cfg.batch_size
+        )
+        if val_dialogues
+        else None,
         "metrics": reply_metrics(replies, raws, [c.reference for c in ctxs], FORMAT.tags)
-        if ctxs else {},
-        "samples": [{"context": FORMAT.render(c.history[-2:]), "reference": c.reference,
-                     "reply": r, "raw": raw} for c, r, raw in list(zip(ctxs, replies, raws))[:8]],
+        if ctxs
+        else {},
+        "samples": [
+            {
+                "context": FORMAT.render(c.history[-2:]),
+                "reference": c.reference,
+                "reply": r,
+                "raw": raw,
+            }
+            for c, r, raw in list(zip(ctxs, replies, raws))[:8]
+        ],
         "probes": probes,
     }
     if cfg.audit:
@@ -104,36 +127,53 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
     if cfg.base:
         models["base"] = lambda: load_base(train_cfg.model, FORMAT)
     ctxs = contexts(val_dialogues, cfg.samples)
-    result: dict = {"run": cfg.run_name, "base_model": train_cfg.model,
-                    "validation_conversations": len(val_dialogues), "contexts": len(ctxs),
-                    "reference_mean_words": mean_words([c.reference for c in ctxs]),
-                    "settings": {k: v for k, v in cfg.to_dict().items()
-                                 if k not in ("run_name", "runs_dir")},
-                    "models": {}}
+    result: dict = {
+        "run": cfg.run_name,
+        "base_model": train_cfg.model,
+        "validation_conversations": len(val_dialogues),
+        "contexts": len(ctxs),
+        "reference_mean_words": mean_words([c.reference for c in ctxs]),
+        "settings": {k: v for k, v in cfg.to_dict().items() if k not in ("run_name", "runs_dir")},
+        "models": {},
+    }
     per_model = len(ctxs) + len(cfg.probes) + (cfg.audit_samples if cfg.audit else 0)
-    bar = tqdm(total=per_model * len(models), desc="evaluate", unit="reply", disable=not progress,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=per_model * len(models),
+        desc="evaluate",
+        unit="reply",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     for name, load in models.items():
         bar.set_description(f"evaluate {name}")
         model, tokenizer = load()
         model.to(device=device, dtype=dtype).eval()
-        result["models"][name] = score_model(model, tokenizer, cfg, train_cfg.block_size,
-                                             train_dialogues, val_dialogues, lambda: bar.update(1))
+        result["models"][name] = score_model(
+            model,
+            tokenizer,
+            cfg,
+            train_cfg.block_size,
+            train_dialogues,
+            val_dialogues,
+            lambda: bar.update(1),
+        )
         del model
     bar.close()
     run.write_json(rundir.EVAL, result)
     return result
 
 
-ROWS = [("persona perplexity (held out)", lambda m: m.get("persona_perplexity")),
-        ("distinct-1", lambda m: m["metrics"].get("distinct_1")),
-        ("distinct-2", lambda m: m["metrics"].get("distinct_2")),
-        ("repetition rate", lambda m: m["metrics"].get("repetition")),
-        ("self-talk rate", lambda m: m["metrics"].get("self_talk")),
-        ("empty-reply rate", lambda m: m["metrics"].get("empty")),
-        ("words per reply", lambda m: m["metrics"].get("mean_words")),
-        ("length vs real replies", lambda m: m["metrics"].get("length_ratio")),
-        ("verbatim completions (audit)", lambda m: m.get("audit", {}).get("verbatim_rate"))]
+ROWS = [
+    ("persona perplexity (held out)", lambda m: m.get("persona_perplexity")),
+    ("distinct-1", lambda m: m["metrics"].get("distinct_1")),
+    ("distinct-2", lambda m: m["metrics"].get("distinct_2")),
+    ("repetition rate", lambda m: m["metrics"].get("repetition")),
+    ("self-talk rate", lambda m: m["metrics"].get("self_talk")),
+    ("empty-reply rate", lambda m: m["metrics"].get("empty")),
+    ("words per reply", lambda m: m["metrics"].get("mean_words")),
+    ("length vs real replies", lambda m: m["metrics"].get("length_ratio")),
+    ("verbatim completions (audit)", lambda m: m.get("audit", {}).get("verbatim_rate")),
+]
 
 
 def table(result: dict) -> list[tuple[str, list[float | None]]]:
@@ -152,12 +192,16 @@ def fmt_value(v: float | None) -> str:
 
 def format_result(result: dict) -> str:
     names = list(result["models"])
-    lines = [f"Run {result['run']}: {result['validation_conversations']} held-out conversations, "
-             f"{result['contexts']} sampled contexts (real replies: "
-             f"{result['reference_mean_words']:.1f} words on average)",
-             f"{'':32}" + "".join(f"{n:>12}" for n in names)]
-    lines += [f"{label:32}" + "".join(f"{fmt_value(v):>12}" for v in values)
-              for label, values in table(result)]
+    lines = [
+        f"Run {result['run']}: {result['validation_conversations']} held-out conversations, "
+        f"{result['contexts']} sampled contexts (real replies: "
+        f"{result['reference_mean_words']:.1f} words on average)",
+        f"{'':32}" + "".join(f"{n:>12}" for n in names),
+    ]
+    lines += [
+        f"{label:32}" + "".join(f"{fmt_value(v):>12}" for v in values)
+        for label, values in table(result)
+    ]
     for i, probe in enumerate(result["models"][names[0]]["probes"]):
         lines.append(f"> {probe['message']}")
         lines += [f"  {n}: {result['models'][n]['probes'][i]['reply']}" for n in names]

@@ -3,7 +3,6 @@ hand-computed unit test. Words are lower-cased whitespace-separated tokens."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from statistics import mean
@@ -18,9 +17,7 @@ def words(text: str) -> list[str]:
 
 
 def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
-    return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
-
-
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
 def distinct_n(replies: list[str], n: int) -> float:
@@ -72,8 +69,9 @@ def verbatim(completion: str, expected: str) -> bool:
     return completion.lstrip().startswith(expected.strip())
 
 
-def reply_metrics(replies: list[str], raws: list[str], references: list[str],
-                  tags: tuple[str, ...]) -> dict[str, float]:
+def reply_metrics(
+    replies: list[str], raws: list[str], references: list[str], tags: tuple[str, ...]
+) -> dict[str, float]:
     """Every reply number at once, as reported by `eval`."""
     return {
         "distinct_1": distinct_n(replies, 1),

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatclone.config import LoadOptions, RunOptions, SamplingOptions
+from chatclone.config import RunOptions
 from chatclone.options import Group, Options, must, opt
+from chatclone.sampling import LoadOptions, SamplingOptions
 
-PROBES = ["Am I speaking to a bot?", "What did you do today?", "How are you?",
-          "What's your favourite food?"]
+PROBES = [
+    "Am I speaking to a bot?",
+    "What did you do today?",
+    "How are you?",
+    "What's your favourite food?",
+]
 
 
 @dataclass
@@ -17,8 +22,11 @@ class EvalOptions(Group):
     samples: int = opt(16, "held-out contexts to sample a reply for")
     probes: list[str] = opt(PROBES, "fixed messages to show replies to", metavar="TEXT")
     base: bool = opt(True, "also evaluate the untrained base model, side by side")
-    audit: bool = opt(False, "memorisation audit: prompt with training turns up to a "
-                      "private-looking string and count verbatim completions")
+    audit: bool = opt(
+        False,
+        "memorisation audit: prompt with training turns up to a "
+        "private-looking string and count verbatim completions",
+    )
     audit_samples: int = opt(20, "training turns to try in the memorisation audit")
     batch_size: int = opt(8, "examples per batch when computing perplexity")
 
@@ -30,8 +38,12 @@ class EvalOptions(Group):
 class EvalConfig(Options):
     """`chatclone eval`: replies are sampled through the same engine (and options) as chat."""
 
-    groups = {"run": RunOptions, "load": LoadOptions, "sampling": SamplingOptions,
-              "evaluation": EvalOptions}
+    groups = {
+        "run": RunOptions,
+        "load": LoadOptions,
+        "sampling": SamplingOptions,
+        "evaluation": EvalOptions,
+    }
     # Short replies and a fixed seed: the same run scores the same, quickly.
     defaults = {"max_new_tokens": 40, "seed": 0}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from chatclone import atomic, rundir
 from chatclone.rundir import RunDir
+
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 10px;
 text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right;
@@ -63,12 +64,17 @@ def dataset_section(data: dict | None) -> str:
     val = data.get("validation_tokens") or {}
     persona = tok["persona_tokens"] + val.get("persona_tokens", 0)
     tokens = tok["tokens"] + val.get("tokens", 0)
-    rows = [["conversations (kept / read)", f"{sel['kept']:,} / {sel['conversations']:,}"],
-            ["training / held-out conversations", f"{split.get('train', sel['kept']):,} / "
-                                                   f"{split.get('validation', 0):,}"],
-            ["turns", sel["turns"]], ["tokens", tokens],
-            ["persona share of tokens", f"{100 * persona / tokens:.1f}%" if tokens else "-"],
-            ["training examples", tok["examples"]]]
+    rows = [
+        ["conversations (kept / read)", f"{sel['kept']:,} / {sel['conversations']:,}"],
+        [
+            "training / held-out conversations",
+            f"{split.get('train', sel['kept']):,} / {split.get('validation', 0):,}",
+        ],
+        ["turns", sel["turns"]],
+        ["tokens", tokens],
+        ["persona share of tokens", f"{100 * persona / tokens:.1f}%" if tokens else "-"],
+        ["training examples", tok["examples"]],
+    ]
     return html_table(["", "value"], rows)
 
 
@@ -78,22 +84,40 @@ def eval_section(result: dict | None) -> str:
     from chatclone.evaluation.evaluate import table
 
     names = list(result["models"])
-    parts = [f"<p>{result['validation_conversations']} held-out conversations, "
-             f"{result['contexts']} sampled contexts; the real replies average "
-             f"{result['reference_mean_words']:.1f} words. Base model: "
-             f"<code>{html.escape(result['base_model'])}</code>.</p>",
-             html_table(["metric", *names], [[label, *values] for label, values in table(result)])]
+    parts = [
+        f"<p>{result['validation_conversations']} held-out conversations, "
+        f"{result['contexts']} sampled contexts; the real replies average "
+        f"{result['reference_mean_words']:.1f} words. Base model: "
+        f"<code>{html.escape(result['base_model'])}</code>.</p>",
+        html_table(["metric", *names], [[label, *values] for label, values in table(result)]),
+    ]
     probes = result["models"][names[0]]["probes"]
-    parts.append("<h2>Probe messages</h2>" + html_table(
-        ["message", *names],
-        [[p["message"], *(result["models"][n]["probes"][i]["reply"] for n in names)]
-         for i, p in enumerate(probes)]))
+    parts.append(
+        "<h2>Probe messages</h2>"
+        + html_table(
+            ["message", *names],
+            [
+                [p["message"], *(result["models"][n]["probes"][i]["reply"] for n in names)]
+                for i, p in enumerate(probes)
+            ],
+        )
+    )
     samples = result["models"][names[0]]["samples"]
     if samples:
-        parts.append("<h2>Held-out replies</h2>" + html_table(
-            ["context", "real reply", *names],
-            [[s["context"], s["reference"], *(result["models"][n]["samples"][i]["reply"]
-                                              for n in names)] for i, s in enumerate(samples)]))
+        parts.append(
+            "<h2>Held-out replies</h2>"
+            + html_table(
+                ["context", "real reply", *names],
+                [
+                    [
+                        s["context"],
+                        s["reference"],
+                        *(result["models"][n]["samples"][i]["reply"] for n in names),
+                    ]
+                    for i, s in enumerate(samples)
+                ],
+            )
+        )
     return "".join(parts)
 
 
@@ -105,18 +129,27 @@ def render(run: RunDir) -> str:
     png = loss_plot(records)
     best = run.read_json(rundir.BEST)
     name = html.escape(run.name)
-    plot = (f'<img alt="loss curves" src="data:image/png;base64,{png}">' if png
-            else '<p class="muted">No training steps logged.</p>')
-    best_line = (f"<p>Lowest validation loss {best['best_val_loss']:.3f} at step "
-                 f"{best['best_step']} of {best['last_step']}; the run folder holds the weights "
-                 f"of step {best['saved_step']}.</p>" if best else "")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>chatclone run {name}"
-            f"</title><style>{STYLE}</style></head><body><h1>chatclone run {name}</h1>"
-            f"<h2>Loss</h2>{plot}{best_line}<h2>Evaluation</h2>"
-            f"{eval_section(run.read_json(rundir.EVAL))}"
-            f"<h2>Dataset</h2>{dataset_section(run.read_json(rundir.DATASET))}"
-            f"<h2>Configuration</h2>{html_table(['option', 'value'], sorted(config.items()))}"
-            "</body></html>\n")
+    plot = (
+        f'<img alt="loss curves" src="data:image/png;base64,{png}">'
+        if png
+        else '<p class="muted">No training steps logged.</p>'
+    )
+    best_line = (
+        f"<p>Lowest validation loss {best['best_val_loss']:.3f} at step "
+        f"{best['best_step']} of {best['last_step']}; the run folder holds the weights "
+        f"of step {best['saved_step']}.</p>"
+        if best
+        else ""
+    )
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>chatclone run {name}"
+        f"</title><style>{STYLE}</style></head><body><h1>chatclone run {name}</h1>"
+        f"<h2>Loss</h2>{plot}{best_line}<h2>Evaluation</h2>"
+        f"{eval_section(run.read_json(rundir.EVAL))}"
+        f"<h2>Dataset</h2>{dataset_section(run.read_json(rundir.DATASET))}"
+        f"<h2>Configuration</h2>{html_table(['option', 'value'], sorted(config.items()))}"
+        "</body></html>\n"
+    )
 
 
 def write_report(run: RunDir) -> Path:

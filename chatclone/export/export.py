@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatclone.config import RunOptions, SamplingOptions
+from chatclone.config import RunOptions
 from chatclone.errors import ChatcloneError
 from chatclone.export.gguf import QUANTS
 from chatclone.options import Group, Options, opt
 from chatclone.rundir import RunDir
+from chatclone.sampling import SamplingOptions
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, SpeakerFormat, Turn
 
 TARGETS = ("hf", "gguf", "ollama")
@@ -24,13 +25,21 @@ TARGETS = ("hf", "gguf", "ollama")
 @dataclass
 class ExportOptions(Group):
     section = "export"
-    to: str = opt("gguf", "hf: merged save_pretrained folder; gguf: one GGUF file for llama.cpp "
-                  "and LM Studio; ollama: GGUF plus a Modelfile", choices=list(TARGETS))
-    output: str | None = opt(None, "folder to write into (default: export-TARGET inside the run)",
-                             metavar="DIR", aliases=["-o"])
-    quant: str = opt("f16", "GGUF weight type: f16 (faithful), q8_0 (half the size), f32",
-                     choices=list(QUANTS))
-
+    to: str = opt(
+        "gguf",
+        "hf: merged save_pretrained folder; gguf: one GGUF file for llama.cpp "
+        "and LM Studio; ollama: GGUF plus a Modelfile",
+        choices=list(TARGETS),
+    )
+    output: str | None = opt(
+        None,
+        "folder to write into (default: export-TARGET inside the run)",
+        metavar="DIR",
+        aliases=["-o"],
+    )
+    quant: str = opt(
+        "f16", "GGUF weight type: f16 (faithful), q8_0 (half the size), f32", choices=list(QUANTS)
+    )
 
 
 class ExportConfig(Options):
@@ -49,6 +58,7 @@ class ExportConfig(Options):
 def chat_template(fmt: SpeakerFormat = FORMAT) -> str:
     """Jinja chat template (transformers, llama.cpp, LM Studio): assistant = persona, user = other
     side; the generation prompt is the persona's tag, as in `SpeakerFormat.prompt`."""
+
     def line(speaker: int) -> str:
         head, tail = fmt.body(Turn(speaker, "\0")).split("\0")
         return fmt.tag(speaker) + head + "' + message['content'] + '" + tail.replace("\n", "\\n")
@@ -66,12 +76,23 @@ def ollama_template(fmt: SpeakerFormat = FORMAT) -> str:
     """Go template for Ollama's TEMPLATE, rendering `.Messages` like `SpeakerFormat.prompt`."""
     persona = fmt.tag(PERSONA) + fmt.body(Turn(PERSONA, "{{ .Content }}"))
     other = fmt.tag(OTHER) + fmt.body(Turn(OTHER, "{{ .Content }}"))
-    return ('{{ range .Messages }}{{ if eq .Role "assistant" }}' + persona
-            + '{{ else if eq .Role "user" }}' + other + "{{ end }}{{ end }}" + fmt.persona_tag)
+    return (
+        '{{ range .Messages }}{{ if eq .Role "assistant" }}'
+        + persona
+        + '{{ else if eq .Role "user" }}'
+        + other
+        + "{{ end }}{{ end }}"
+        + fmt.persona_tag
+    )
 
 
-def modelfile(gguf_name: str, eos: str | None, context: int,
-              gen: SamplingOptions = SamplingOptions(), fmt: SpeakerFormat = FORMAT) -> str:
+def modelfile(
+    gguf_name: str,
+    eos: str | None,
+    context: int,
+    gen: SamplingOptions = SamplingOptions(),
+    fmt: SpeakerFormat = FORMAT,
+) -> str:
     """Ollama's Modelfile: the template, and the same stops as chat (the speaker format's stop
     texts, the newline included, and EOS)."""
     stops = list(fmt.stop_texts) + ([eos] if eos else [])
@@ -80,9 +101,13 @@ def modelfile(gguf_name: str, eos: str | None, context: int,
     quoted = [f'"""{s}"""' if '"' in s else f'"{s}"' for s in stops]
     lines = [f"FROM ./{gguf_name}", f'TEMPLATE """{ollama_template(fmt)}"""']
     lines += [f"PARAMETER stop {s}" for s in quoted]
-    lines += [f"PARAMETER temperature {gen.temperature}", f"PARAMETER top_k {gen.top_k}",
-              f"PARAMETER top_p {gen.top_p}", f"PARAMETER num_predict {gen.max_new_tokens}",
-              f"PARAMETER num_ctx {context}"]
+    lines += [
+        f"PARAMETER temperature {gen.temperature}",
+        f"PARAMETER top_k {gen.top_k}",
+        f"PARAMETER top_p {gen.top_p}",
+        f"PARAMETER num_predict {gen.max_new_tokens}",
+        f"PARAMETER num_ctx {context}",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -26,12 +26,16 @@ def check_supported(config) -> None:
             "llama.cpp's convert_hf_to_gguf.py"
         )
     if getattr(config, "attention_bias", False) or getattr(config, "mlp_bias", False):
-        raise ChatcloneError("GGUF export does not support Llama models with attention or MLP "
-                             "biases; export with --to hf instead")
+        raise ChatcloneError(
+            "GGUF export does not support Llama models with attention or MLP "
+            "biases; export with --to hf instead"
+        )
     rope = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
     if rope.get("rope_type", "default") != "default":
-        raise ChatcloneError(f"GGUF export does not support rope scaling {rope.get('rope_type')!r}; "
-                             "export with --to hf instead")
+        raise ChatcloneError(
+            f"GGUF export does not support rope scaling {rope.get('rope_type')!r}; "
+            "export with --to hf instead"
+        )
 
 
 def _rope_theta(config) -> float:
@@ -43,8 +47,11 @@ def _permute(w, n_head: int, n_head_kv: int):
     """llama.cpp stores q/k rows interleaved per rotary pair (convert_hf_to_gguf's `permute`)."""
     if n_head_kv != n_head:
         n_head = n_head_kv
-    return (w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:])
-            .swapaxes(1, 2).reshape(w.shape))
+    return (
+        w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(w.shape)
+    )
 
 
 def _pre_tokenizer(tokenizer) -> str:
@@ -56,8 +63,10 @@ def _pre_tokenizer(tokenizer) -> str:
         return "gpt-2"
     if kinds == ["Digits", "ByteLevel"] and parts[0].get("individual_digits"):
         return "smollm"
-    raise ChatcloneError(f"GGUF export needs a byte-level BPE tokenizer of the GPT-2 or SmolLM "
-                         f"kind; this one splits text with {kinds}. Export with --to hf instead")
+    raise ChatcloneError(
+        f"GGUF export needs a byte-level BPE tokenizer of the GPT-2 or SmolLM "
+        f"kind; this one splits text with {kinds}. Export with --to hf instead"
+    )
 
 
 def _vocab(tokenizer, n_vocab: int) -> tuple[list[str], list[int]]:
@@ -73,16 +82,23 @@ def _vocab(tokenizer, n_vocab: int) -> tuple[list[str], list[int]]:
             types.append(gguf.TokenType.UNUSED)
         else:
             tokens.append(by_id[i])
-            types.append(gguf.TokenType.CONTROL if i in special else
-                         gguf.TokenType.USER_DEFINED if i in added else gguf.TokenType.NORMAL)
+            types.append(
+                gguf.TokenType.CONTROL
+                if i in special
+                else gguf.TokenType.USER_DEFINED
+                if i in added
+                else gguf.TokenType.NORMAL
+            )
     return tokens, types
 
 
 def _merges(tokenizer) -> list[str]:
     model = json.loads(tokenizer.backend_tokenizer.to_str())["model"]
     if model.get("type") != "BPE":
-        raise ChatcloneError(f"GGUF export needs a BPE tokenizer, not {model.get('type')}; "
-                             "export with --to hf instead")
+        raise ChatcloneError(
+            f"GGUF export needs a BPE tokenizer, not {model.get('type')}; "
+            "export with --to hf instead"
+        )
     return [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
 
 
@@ -110,8 +126,13 @@ def _tensor(name: str, data, quant: str):
 
     if quant == "f32" or data.ndim == 1:
         return data.astype(np.float32), None
-    if quant == "q8_0" and data.shape[-1] % gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType.Q8_0][0] == 0:
-        return gguf.quants.quantize(data, gguf.GGMLQuantizationType.Q8_0), gguf.GGMLQuantizationType.Q8_0
+    if (
+        quant == "q8_0"
+        and data.shape[-1] % gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType.Q8_0][0] == 0
+    ):
+        return gguf.quants.quantize(
+            data, gguf.GGMLQuantizationType.Q8_0
+        ), gguf.GGMLQuantizationType.Q8_0
     return data.astype(np.float16), None
 
 
@@ -138,8 +159,13 @@ def write_gguf(model, tokenizer, path: Path, quant: str, chat_template: str, nam
     writer.add_rope_freq_base(_rope_theta(config))
     writer.add_layer_norm_rms_eps(config.rms_norm_eps)
     writer.add_vocab_size(n_vocab)
-    writer.add_file_type({"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
-                          "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[quant])
+    writer.add_file_type(
+        {
+            "f32": gguf.LlamaFileType.ALL_F32,
+            "f16": gguf.LlamaFileType.MOSTLY_F16,
+            "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
+        }[quant]
+    )
     writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
     add_tokenizer(writer, tokenizer, n_vocab, chat_template)
 
@@ -149,7 +175,9 @@ def write_gguf(model, tokenizer, path: Path, quant: str, chat_template: str, nam
             continue  # tied: llama.cpp reuses token_embd, and no output.weight means "tied"
         target = names.get_name(hf_name, try_suffixes=(".weight", ".bias"))
         if target is None:
-            raise ChatcloneError(f"GGUF export cannot place weight {hf_name!r}; export with --to hf")
+            raise ChatcloneError(
+                f"GGUF export cannot place weight {hf_name!r}; export with --to hf"
+            )
         data = tensor.detach().float().cpu().numpy()
         if hf_name.endswith("q_proj.weight"):
             data = _permute(data, n_head, n_head)

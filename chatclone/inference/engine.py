@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from chatclone.config import LoadOptions, SamplingOptions
 from chatclone.errors import ChatcloneError
 from chatclone.rundir import RunDir
+from chatclone.sampling import LoadOptions, SamplingOptions
 from chatclone.speaker_format import FORMAT, SpeakerFormat, Turn
 
 
@@ -55,12 +55,14 @@ class ReplyEngine:
     def __init__(self, model, tokenizer, fmt: SpeakerFormat = FORMAT):
         model.eval()
         self.model, self.tokenizer, self.fmt = model, tokenizer, fmt
+        self.options: SamplingOptions = SamplingOptions()  # used when `generate` gets none
         self.tag_ids = [i for i in (self._single_token(t) for t in fmt.tags) if i is not None]
         self.stop_ids = set(self.tag_ids)
         if tokenizer.eos_token_id is not None:
             self.stop_ids.add(tokenizer.eos_token_id)
         self.max_positions = getattr(model.config, "max_position_embeddings", None) or getattr(
-            model.config, "n_positions", 1024)
+            model.config, "n_positions", 1024
+        )
         # Only the last position's logits are needed: skips a (prompt x vocab) matmul.
         params = inspect.signature(model.forward).parameters
         self._forward_kw = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
@@ -84,18 +86,19 @@ class ReplyEngine:
     def prompt_ids(self, history: list[Turn], cfg: SamplingOptions) -> list[int]:
         """The prompt for the last `history_turns` turns within `history_tokens`; the oldest
         turns are dropped first, and only the newest turn is ever cut (from its start)."""
-        turns = list(history[-cfg.history_turns:]) if cfg.history_turns > 0 else []
+        turns = list(history[-cfg.history_turns :]) if cfg.history_turns > 0 else []
         budget = self.max_positions - cfg.max_new_tokens
         if budget < 2:
             raise ChatcloneError(
                 f"--max-new-tokens {cfg.max_new_tokens} leaves no room for the conversation in "
-                f"this model's {self.max_positions}-token context; use at most {self.max_positions - 2}")
+                f"this model's {self.max_positions}-token context; use at most {self.max_positions - 2}"
+            )
         if cfg.history_tokens is not None:
             budget = min(budget, cfg.history_tokens + 1)  # + the persona tag that opens the reply
         while True:
             ids = self.encode(turns)
             if len(ids) <= budget or len(turns) <= 1:
-                return ids[len(ids) - budget:] if len(ids) > budget else ids
+                return ids[len(ids) - budget :] if len(ids) > budget else ids
             turns = turns[1:]
 
     def markers(self, cfg: SamplingOptions) -> list[str]:
@@ -103,8 +106,12 @@ class ReplyEngine:
 
     def _processors(self, cfg: SamplingOptions):
         from transformers import (
-            LogitsProcessorList, NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor,
-            TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
+            LogitsProcessorList,
+            NoRepeatNGramLogitsProcessor,
+            RepetitionPenaltyLogitsProcessor,
+            TemperatureLogitsWarper,
+            TopKLogitsWarper,
+            TopPLogitsWarper,
         )
 
         procs = LogitsProcessorList()
@@ -130,8 +137,13 @@ class ReplyEngine:
                 self._newline_ids = [i for i in vocab if end in self.tokenizer.decode([i])]
         return self._newline_ids
 
-    def tokens(self, prompt: list[int], cfg: SamplingOptions,
-               cancel: threading.Event | None = None, stopped: list[int] | None = None):
+    def tokens(
+        self,
+        prompt: list[int],
+        cfg: SamplingOptions,
+        cancel: threading.Event | None = None,
+        stopped: list[int] | None = None,
+    ):
         """Yield sampled token ids until a stop token (appended to `stopped`), max_new_tokens
         or `cancel`."""
         import torch
@@ -148,8 +160,9 @@ class ReplyEngine:
             for n in range(cfg.max_new_tokens):
                 if cancel is not None and cancel.is_set():
                     return
-                out = self.model(input_ids=step, past_key_values=past, use_cache=True,
-                                 **self._forward_kw)
+                out = self.model(
+                    input_ids=step, past_key_values=past, use_cache=True, **self._forward_kw
+                )
                 past = out.past_key_values
                 scores = out.logits[:, -1, :].float()
                 if n < cfg.min_new_tokens:
@@ -168,14 +181,20 @@ class ReplyEngine:
                 step = torch.tensor([[token]], device=device)
                 ids = torch.cat([ids, step], dim=1)
 
-    def generate(self, history: list[Turn], cfg: SamplingOptions,
-                 on_text: Callable[[str], None] | None = None,
-                 cancel: threading.Event | None = None, prefix: str = "") -> Reply:
+    def generate(
+        self,
+        history: list[Turn],
+        cfg: SamplingOptions | None = None,
+        on_text: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+        prefix: str = "",
+    ) -> Reply:
         """The persona's next turn after `history`. `on_text` receives the reply as it grows;
         the pieces add up exactly to `Reply.text`. Setting `cancel` stops at the next token.
         With `prefix`, the turn is taken to start with that text and the reply continues it
         (the memorisation audit)."""
         started = time.perf_counter()
+        cfg = cfg if cfg is not None else self.options
         markers = self.markers(cfg)
         new: list[int] = []
         stopped: list[int] = []
@@ -184,7 +203,9 @@ class ReplyEngine:
         prompt = self.prompt_ids(history, cfg)
         if prefix:
             with self._lock:
-                prompt = prompt + self.tokenizer(" " + prefix, add_special_tokens=False)["input_ids"]
+                prompt = (
+                    prompt + self.tokenizer(" " + prefix, add_special_tokens=False)["input_ids"]
+                )
         stream = self.tokens(prompt, cfg, cancel, stopped)
         for token in stream:
             first = first or time.perf_counter() - started
@@ -196,18 +217,26 @@ class ReplyEngine:
                 break
             visible = settled(text, markers)
             if on_text and len(visible) > len(shown) and visible.startswith(shown):
-                on_text(visible[len(shown):])
+                on_text(visible[len(shown) :])
                 shown = visible
         else:  # the token stream ended by itself: a stop token, the length limit or a cancel
             ended = len(new) < cfg.max_new_tokens and not (cancel and cancel.is_set())
         stream.close()
         text = text.strip()
         if on_text and len(text) > len(shown):
-            on_text(text[len(shown):])
+            on_text(text[len(shown) :])
         first = first or time.perf_counter() - started
         raw = self.tokenizer.decode(new + stopped, skip_special_tokens=False)
-        return Reply(text, len(new), ended, time.perf_counter() - started, first,
-                     cancelled=bool(cancel and cancel.is_set()), prompt_tokens=len(prompt), raw=raw)
+        return Reply(
+            text,
+            len(new),
+            ended,
+            time.perf_counter() - started,
+            first,
+            cancelled=bool(cancel and cancel.is_set()),
+            prompt_tokens=len(prompt),
+            raw=raw,
+        )
 
 
 def load_engine(run: RunDir, load: LoadOptions) -> ReplyEngine:

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from chatclone.config import ChatConfig, ReplyConfig, SamplingOptions
 from chatclone.errors import ChatcloneError
 from chatclone.rundir import RunDir
+from chatclone.sampling import ChatConfig, ReplyConfig, SamplingOptions
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn, clean_text
 
-HELP = ("Commands: /history (or h) shows the conversation, /reset starts over, /save FILE "
-        "writes the transcript, /set NAME VALUE changes a sampling option (e.g. /set "
-        "temperature 0.7; /set alone lists them), /quit leaves.")
+HELP = (
+    "Commands: /history (or h) shows the conversation, /reset starts over, /save FILE "
+    "writes the transcript, /set NAME VALUE changes a sampling option (e.g. /set "
+    "temperature 0.7; /set alone lists them), /quit leaves."
+)
 
 
 def load_engine(cfg: ReplyConfig):
@@ -80,8 +82,9 @@ def run_chat(cfg: ChatConfig, stdin: TextIO, out: TextIO, engine=None) -> int:
         session.history.append(Turn(OTHER, text))
         if not cfg.quiet:
             out.write("bot> ")
-        reply = engine.generate(session.history, session.cfg,
-                                on_text=None if cfg.quiet else _writer(out))
+        reply = engine.generate(
+            session.history, session.cfg, on_text=None if cfg.quiet else _writer(out)
+        )
         if cfg.quiet:
             out.write(reply.text)
         out.write("\n")
@@ -94,13 +97,24 @@ def _writer(out: TextIO):
     def write(piece: str) -> None:
         out.write(piece)
         out.flush()
+
     return write
 
 
 # Options `/set` may change during a chat (the rest of ChatConfig is fixed at start).
-SETTABLE = ("temperature", "top_k", "top_p", "greedy", "max_new_tokens", "min_new_tokens",
-            "repetition_penalty", "no_repeat_ngram_size", "seed", "history_turns",
-            "history_tokens")
+SETTABLE = (
+    "temperature",
+    "top_k",
+    "top_p",
+    "greedy",
+    "max_new_tokens",
+    "min_new_tokens",
+    "repetition_penalty",
+    "no_repeat_ngram_size",
+    "seed",
+    "history_turns",
+    "history_tokens",
+)
 
 
 @dataclass
@@ -133,7 +147,9 @@ class Session:
         try:
             path.write_text(FORMAT.render(self.history), encoding="utf-8")
         except OSError as e:
-            raise ChatcloneError(f"could not write {path}: {e.strerror}; pick another file") from None
+            raise ChatcloneError(
+                f"could not write {path}: {e.strerror}; pick another file"
+            ) from None
         return f"(saved {len(self.history)} turns to {path})"
 
     def set(self, arg: str) -> str:

@@ -1,8 +1,6 @@
 """The FastAPI app of `chatclone serve`: OpenAI-style chat completions and the chat page.
 
-Roles map onto the speaker format: `user` -> the other side (`<speaker2>`), `assistant` -> the
-persona (`<speaker1>`); `system`/`developer` messages are ignored (a persona model was never
-trained to follow instructions). Generation runs in worker threads, at most `concurrency` at a
+Requests are read and checked in `serving.schema`. Generation runs in worker threads, at most `concurrency` at a
 time, with at most `queue` requests waiting; past that clients get 429 (queue full) or 503
 (waited `queue_timeout`), never a hang. A slot is freed when its generation thread ends, and a
 client that goes away cancels its generation at the next token.
@@ -12,63 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
-from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chatclone.speaker_format import OTHER, PERSONA, Turn, clean_text
 from chatclone.inference.engine import Reply, ReplyEngine
 from chatclone.serving.options import ServeConfig
+from chatclone.serving.schema import (
+    ApiError,
+    check_auth,
+    error_response,
+    generation_config,
+    history_of,
+    read_request,
+)
+from chatclone.speaker_format import Turn
 
 STATIC = files("chatclone.serving") / "static"
-ROLES = {"user": OTHER, "assistant": PERSONA}
-
-
-class Message(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[dict] | None = None
-
-    def text(self) -> str:
-        if isinstance(self.content, list):  # content parts: keep the text ones
-            return " ".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
-        return self.content or ""
-
-
-class CompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    model: str | None = None
-    messages: list[Message] = Field(min_length=1)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, gt=0, le=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    stop: str | list[str] | None = None
-    seed: int | None = None
-    stream: bool = False
-    n: int = Field(1, ge=1, le=1)
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error",
-                 headers: dict | None = None):
-        super().__init__(message)
-        self.status, self.message, self.kind, self.headers = status, message, kind, headers
-
-
-def error_response(e: ApiError) -> JSONResponse:
-    body = {"error": {"message": e.message, "type": e.kind, "code": e.status}}
-    return JSONResponse(body, status_code=e.status, headers=e.headers)
 
 
 class Slots:
@@ -82,16 +47,23 @@ class Slots:
 
     async def acquire(self) -> None:
         if self.free.locked() and self.waiting >= self.queue:
-            raise ApiError(429, f"too many requests: {self.running} generating and "
-                           f"{self.waiting} waiting; retry later", "rate_limit_exceeded",
-                           {"Retry-After": "1"})
+            raise ApiError(
+                429,
+                f"too many requests: {self.running} generating and "
+                f"{self.waiting} waiting; retry later",
+                "rate_limit_exceeded",
+                {"Retry-After": "1"},
+            )
         self.waiting += 1
         try:
             await asyncio.wait_for(self.free.acquire(), self.timeout)
         except asyncio.TimeoutError:
-            raise ApiError(503, f"server busy: no generation slot freed up within "
-                           f"{self.timeout:g} s; retry later", "server_busy",
-                           {"Retry-After": "5"}) from None
+            raise ApiError(
+                503,
+                f"server busy: no generation slot freed up within {self.timeout:g} s; retry later",
+                "server_busy",
+                {"Retry-After": "5"},
+            ) from None
         finally:
             self.waiting -= 1
         self.running += 1
@@ -99,53 +71,6 @@ class Slots:
     def release(self) -> None:
         self.running -= 1
         self.free.release()
-
-
-def history_of(req: CompletionRequest) -> list[Turn]:
-    turns = [Turn(ROLES[m.role], clean_text(m.text())) for m in req.messages if m.role in ROLES]
-    turns = [t for t in turns if t.text]
-    if not turns:
-        raise ApiError(400, "messages: no user or assistant message with text to reply to")
-    return turns
-
-
-def generation_config(req: CompletionRequest, cfg: ServeConfig):
-    limit = req.max_completion_tokens or req.max_tokens
-    if limit is not None and limit > cfg.max_tokens_limit:
-        raise ApiError(400, f"max_tokens: {limit} is above this server's limit of "
-                       f"{cfg.max_tokens_limit}")
-    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
-    changes: dict = {"stop": stop[:4], "seed": req.seed if req.seed is not None else cfg.seed,
-                     "max_new_tokens": limit or min(cfg.max_new_tokens, cfg.max_tokens_limit)}
-    changes["min_new_tokens"] = min(cfg.min_new_tokens, changes["max_new_tokens"])
-    if req.temperature is not None:
-        changes.update(temperature=req.temperature, greedy=req.temperature == 0)
-    if req.top_p is not None:
-        changes["top_p"] = req.top_p
-    return cfg.replace(**changes)
-
-
-async def read_request(request: Request, cfg: ServeConfig) -> CompletionRequest:
-    body = bytearray()
-    async for chunk in request.stream():  # counted as it arrives: no unbounded buffering
-        body += chunk
-        if len(body) > cfg.max_body_bytes:
-            raise ApiError(413, f"request body is larger than {cfg.max_body_bytes} bytes")
-    try:
-        return CompletionRequest.model_validate_json(bytes(body))
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(400, f"{where}: {first['msg']}") from None
-
-
-def check_auth(request: Request, key: str | None) -> None:
-    if key is None:
-        return
-    given = request.headers.get("authorization", "")
-    if not secrets.compare_digest(given.encode(), f"Bearer {key}".encode()):
-        raise ApiError(401, "missing or wrong API key: send 'Authorization: Bearer KEY'",
-                       "authentication_error", {"WWW-Authenticate": "Bearer"})
 
 
 def create_app(engine: ReplyEngine, cfg: ServeConfig) -> FastAPI:
@@ -170,14 +95,21 @@ def create_app(engine: ReplyEngine, cfg: ServeConfig) -> FastAPI:
     @app.get("/health")
     async def health() -> dict:
         s = slots()
-        return {"status": "ok", "model": name, "auth": cfg.api_key is not None,
-                "generating": s.running, "waiting": s.waiting}
+        return {
+            "status": "ok",
+            "model": name,
+            "auth": cfg.api_key is not None,
+            "generating": s.running,
+            "waiting": s.waiting,
+        }
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict:
         check_auth(request, cfg.api_key)
-        return {"object": "list", "data": [
-            {"id": name, "object": "model", "created": 0, "owned_by": "chatclone"}]}
+        return {
+            "object": "list",
+            "data": [{"id": name, "object": "model", "created": 0, "owned_by": "chatclone"}],
+        }
 
     @app.post("/v1/chat/completions")
     async def completions(request: Request):
@@ -189,8 +121,11 @@ def create_app(engine: ReplyEngine, cfg: ServeConfig) -> FastAPI:
         job.future = asyncio.get_running_loop().run_in_executor(pool, job.run)
         job.future.add_done_callback(lambda _f: slots().release())
         if req.stream:
-            return StreamingResponse(sse(job, name), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache"})
+            return StreamingResponse(
+                sse(job, name),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
+            )
         reply = await job.wait(request)
         return completion_body(reply, name)
 
@@ -214,8 +149,9 @@ class Job:
 
     def run(self) -> Reply:
         try:
-            return self.engine.generate(self.history, self.cfg, on_text=self._put,
-                                        cancel=self.cancel)
+            return self.engine.generate(
+                self.history, self.cfg, on_text=self._put, cancel=self.cancel
+            )
         finally:
             self._put(None)
 
@@ -233,19 +169,33 @@ class Job:
 
 def completion_body(reply: Reply, model: str) -> dict:
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion",
-        "created": int(time.time()), "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
-                     "finish_reason": reply.finish_reason}],
-        "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.tokens,
-                  "total_tokens": reply.prompt_tokens + reply.tokens},
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.text},
+                "finish_reason": reply.finish_reason,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": reply.tokens,
+            "total_tokens": reply.prompt_tokens + reply.tokens,
+        },
     }
 
 
 async def sse(job: Job, model: str):
     """Server-sent events as OpenAI streams them: role, content deltas, finish, [DONE]."""
-    base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": model}
+    base = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
 
     def event(delta: dict, finish: str | None = None) -> str:
         chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}

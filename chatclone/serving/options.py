@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatclone.config import LoadOptions, RunOptions, SamplingOptions
+from chatclone.config import RunOptions
 from chatclone.errors import ChatcloneError
 from chatclone.options import Group, Options, must, opt
+from chatclone.sampling import LoadOptions, SamplingOptions
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -14,8 +15,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @dataclass
 class ServerOptions(Group):
     section = "server"
-    host: str = opt("127.0.0.1", "address to listen on; anything but loopback needs --api-key",
-                    metavar="ADDR")
+    host: str = opt(
+        "127.0.0.1", "address to listen on; anything but loopback needs --api-key", metavar="ADDR"
+    )
     port: int = opt(8000, "TCP port to listen on")
     api_key: str | None = opt(None, "require 'Authorization: Bearer KEY' on the API", metavar="KEY")
     concurrency: int = opt(1, "replies generated at the same time (on CPU, 1 is fastest overall)")
@@ -41,5 +43,9 @@ class ServerOptions(Group):
 class ServeConfig(Options):
     """`chatclone serve`: replies come from the same engine and options as `chat`."""
 
-    groups = {"run": RunOptions, "load": LoadOptions, "sampling": SamplingOptions,
-              "server": ServerOptions}
+    groups = {
+        "run": RunOptions,
+        "load": LoadOptions,
+        "sampling": SamplingOptions,
+        "server": ServerOptions,
+    }

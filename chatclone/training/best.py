@@ -21,8 +21,9 @@ def _write_model(model, tokenizer, run: RunDir, info: dict) -> None:
 def save_best(accelerator, model, tokenizer, run: RunDir, step: int, loss: float) -> None:
     """Keep the weights of a new lowest validation loss in `<run>/best` (adapter or full)."""
     if accelerator.is_main_process:
-        _write_model(accelerator.unwrap_model(model), tokenizer, run,
-                     {"step": step, "val_loss": loss})
+        _write_model(
+            accelerator.unwrap_model(model), tokenizer, run, {"step": step, "val_loss": loss}
+        )
     accelerator.wait_for_everyone()
 
 
@@ -42,7 +43,8 @@ def restore_best(model, run: RunDir, step: int) -> bool:
         # then); a resumed run whose later steps did worse goes back to them.
         folder = run.path
         if not _holds(run.read_json(rundir.BEST), "saved_step", step) or (
-                lora.is_peft(model) and not lora.is_adapter_dir(folder)):
+            lora.is_peft(model) and not lora.is_adapter_dir(folder)
+        ):
             return False
     if lora.is_peft(model):
         lora.restore_adapter_weights(model, folder)

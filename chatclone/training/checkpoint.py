@@ -32,15 +32,20 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 def check_complete(path: Path) -> None:
     if not path.is_dir():
-        raise ChatcloneError(f"checkpoint {path} does not exist; delete {path.parent / 'latest'} "
-                             "to start over, or restore the folder")
+        raise ChatcloneError(
+            f"checkpoint {path} does not exist; delete {path.parent / 'latest'} "
+            "to start over, or restore the folder"
+        )
     missing = [f for f in REQUIRED if not (path / f).is_file()]
     if missing:
         others = sorted(p.name for p in path.parent.glob("step-*") if p != path)
         raise ChatcloneError(
             f"checkpoint {path} is incomplete: missing {', '.join(missing)}. Delete it"
-            + (f" and point {path.parent / 'latest'} at an earlier one ({', '.join(others)})"
-               if others else " and train again without --resume")
+            + (
+                f" and point {path.parent / 'latest'} at an earlier one ({', '.join(others)})"
+                if others
+                else " and train again without --resume"
+            )
         )
 
 

@@ -55,7 +55,7 @@ def encode_dialogue(
         if len(turn_ids) > block_size:
             stats.split_turns += 1
             for start in range(0, len(turn_ids), block_size):
-                piece = turn_ids[start:start + block_size]
+                piece = turn_ids[start : start + block_size]
                 if len(piece) == block_size:
                     examples.append(Example(piece, [is_persona] * len(piece)))
                 else:
@@ -83,21 +83,37 @@ def build_examples(
 
 def tokenizer_fingerprint(tokenizer) -> str:
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    text = backend.to_str() if backend is not None else json.dumps(sorted(tokenizer.get_vocab().items()))
+    text = (
+        backend.to_str()
+        if backend is not None
+        else json.dumps(sorted(tokenizer.get_vocab().items()))
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def cache_key(dialogues: list[Dialogue], tokenizer, fmt: SpeakerFormat, block_size: int) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([CACHE_VERSION, block_size, asdict(fmt), tokenizer_fingerprint(tokenizer),
-                         tokenizer.eos_token_id]).encode())
+    h.update(
+        json.dumps(
+            [
+                CACHE_VERSION,
+                block_size,
+                asdict(fmt),
+                tokenizer_fingerprint(tokenizer),
+                tokenizer.eos_token_id,
+            ]
+        ).encode()
+    )
     for d in dialogues:
         h.update(json.dumps([d.id, [(t.speaker, t.text) for t in d.turns]]).encode())
     return h.hexdigest()[:32]
 
 
 def load_examples(
-    dialogues: list[Dialogue], tokenizer, fmt: SpeakerFormat, block_size: int,
+    dialogues: list[Dialogue],
+    tokenizer,
+    fmt: SpeakerFormat,
+    block_size: int,
     cache_dir: Path | None,
 ) -> tuple[list[Example], DatasetStats, str]:
     """Examples for these dialogues, from the cache when the same content was tokenised before."""
@@ -108,8 +124,9 @@ def load_examples(
         return [Example(**e) for e in data["examples"]], DatasetStats(**data["stats"]), key
     examples, stats = build_examples(dialogues, tokenizer, fmt, block_size)
     if path:
-        atomic.write_text(path, json.dumps({"stats": asdict(stats),
-                                            "examples": [asdict(e) for e in examples]}))
+        atomic.write_text(
+            path, json.dumps({"stats": asdict(stats), "examples": [asdict(e) for e in examples]})
+        )
     return examples, stats, key
 
 
@@ -125,15 +142,15 @@ def length_grouped_batches(lengths: list[int], batch_size: int, seed: int) -> li
     mega = batch_size * 50
     batches = []
     for start in range(0, len(order), mega):
-        chunk = sorted(order[start:start + mega], key=lambda i: -lengths[i])
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+        chunk = sorted(order[start : start + mega], key=lambda i: -lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
 
 
 def step_groups(batches: list[list[int]], per_step: int) -> list[list[list[int]]]:
     """Micro-batches grouped into optimizer steps (the last group may be smaller)."""
-    return [batches[i:i + per_step] for i in range(0, len(batches), per_step)]
+    return [batches[i : i + per_step] for i in range(0, len(batches), per_step)]
 
 
 def steps_per_epoch(num_examples: int, batch_size: int, per_step: int) -> int:

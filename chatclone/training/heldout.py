@@ -9,11 +9,10 @@ importer returned it in. Both sides are written into the run folder
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 
-from chatclone.training.dataset import Example, collate
 from chatclone.speaker_format import Dialogue
+from chatclone.training.dataset import Example, collate
 
 
 def split_dialogues(
@@ -28,12 +27,15 @@ def split_dialogues(
     n_val = min(len(conversations) - 1, max(1, round(fraction * len(conversations))))
     ranked = sorted(conversations, key=lambda c: hashlib.sha256(f"{seed}:{c}".encode()).digest())
     held = set(ranked[:n_val])
-    return ([d for d in dialogues if d.conversation_id not in held],
-            [d for d in dialogues if d.conversation_id in held])
+    return (
+        [d for d in dialogues if d.conversation_id not in held],
+        [d for d in dialogues if d.conversation_id in held],
+    )
 
 
-def loss_sums(model, examples: list[Example], pad_id: int, persona_only: bool, batch_size: int,
-              device) -> tuple[float, int]:
+def loss_sums(
+    model, examples: list[Example], pad_id: int, persona_only: bool, batch_size: int, device
+) -> tuple[float, int]:
     """(summed cross-entropy, label tokens) of `examples`, without gradients."""
     import torch
     import torch.nn.functional as F
@@ -44,29 +46,37 @@ def loss_sums(model, examples: list[Example], pad_id: int, persona_only: bool, b
     model.eval()
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
-            batch = collate([examples[i] for i in order[start:start + batch_size]], pad_id,
-                            mask_other=persona_only)
+            batch = collate(
+                [examples[i] for i in order[start : start + batch_size]],
+                pad_id,
+                mask_other=persona_only,
+            )
             batch = {k: v.to(device) for k, v in batch.items()}
-            logits = model(input_ids=batch["input_ids"],
-                           attention_mask=batch["attention_mask"]).logits
+            logits = model(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+            ).logits
             labels = batch["labels"][:, 1:].flatten()
-            total += float(F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels,
-                                           reduction="sum"))
+            total += float(
+                F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels, reduction="sum")
+            )
             count += int((labels != -100).sum())
     model.train(was_training)
     return total, count
 
 
-def validation_loss(accelerator, model, examples: list[Example], pad_id: int,
-                    persona_only: bool, batch_size: int) -> float:
+def validation_loss(
+    accelerator, model, examples: list[Example], pad_id: int, persona_only: bool, batch_size: int
+) -> float:
     """Mean loss per label token over all processes (each scores its share of `examples`)."""
     import torch
 
     rank, world = accelerator.process_index, accelerator.num_processes
-    total, count = loss_sums(model, examples[rank::world], pad_id, persona_only, batch_size,
-                             accelerator.device)
-    sums = accelerator.reduce(torch.tensor([total, float(count)], device=accelerator.device),
-                              reduction="sum")
+    total, count = loss_sums(
+        model, examples[rank::world], pad_id, persona_only, batch_size, accelerator.device
+    )
+    sums = accelerator.reduce(
+        torch.tensor([total, float(count)], device=accelerator.device), reduction="sum"
+    )
     return float(sums[0] / sums[1]) if sums[1] > 0 else math.nan
 
 

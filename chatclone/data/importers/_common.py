@@ -15,7 +15,9 @@ from typing import Any, Iterator
 from chatclone.errors import ChatcloneError
 
 # Invisible marks that exports sprinkle into text (WhatsApp iOS: U+200E before placeholders).
-INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u00ad\ufeff"))
+INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u00ad\ufeff")
+)
 
 
 def strip_marks(text: str) -> str:
@@ -47,7 +49,9 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
                 for n, line in enumerate(f, 1):
                     yield n, line.rstrip("\r\n")
         except UnicodeDecodeError as e:
-            raise ChatcloneError(f"{path}: broken UTF-16 text ({e.reason}); re-export the chat") from None
+            raise ChatcloneError(
+                f"{path}: broken UTF-16 text ({e.reason}); re-export the chat"
+            ) from None
         return
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
@@ -69,7 +73,9 @@ def load_json(path: Path) -> Any:
     try:
         text = Path(path).read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ChatcloneError(f"{path}: not UTF-8 text at byte {e.start}; is this a JSON chat export?") from None
+        raise ChatcloneError(
+            f"{path}: not UTF-8 text at byte {e.start}; is this a JSON chat export?"
+        ) from None
     try:
         return json.loads(text, strict=False)
     except json.JSONDecodeError as e:
@@ -140,7 +146,7 @@ class JsonStream:
             self.eof = True
         if self.pos > len(self.buf) // 2:  # drop what was read, keeping the buffer small
             self.consumed += self.pos
-            self.buf, self.pos = self.buf[self.pos:], 0
+            self.buf, self.pos = self.buf[self.pos :], 0
         self.buf += text
         return bool(raw)
 
@@ -161,13 +167,17 @@ class JsonStream:
         while True:
             try:
                 value, end = self.json.raw_decode(self.buf, self.pos)
-                if end == len(self.buf) and not self.eof and not isinstance(value, (dict, list, str)):
+                if (
+                    end == len(self.buf)
+                    and not self.eof
+                    and not isinstance(value, (dict, list, str))
+                ):
                     raise json.JSONDecodeError("number may continue", self.buf, end)
                 self.pos = end
                 return value
             except json.JSONDecodeError as e:
-                if e.msg.startswith("Invalid \\escape") and self.buf[e.pos:e.pos + 2] == "\\x":
-                    self.buf = self.buf[:e.pos] + "\\u00" + self.buf[e.pos + 2:]
+                if e.msg.startswith("Invalid \\escape") and self.buf[e.pos : e.pos + 2] == "\\x":
+                    self.buf = self.buf[: e.pos] + "\\u00" + self.buf[e.pos + 2 :]
                     continue
                 # Only an unfinished value at the end of the buffer can be cured by reading more.
                 cut = e.msg.startswith("Unterminated string") or e.pos >= len(self.buf) - 8
@@ -251,7 +261,9 @@ def iter_chunks(path: Path, size: int = 1 << 22) -> Iterator[str]:
             with open(path, encoding="utf-16", newline="") as f:
                 yield from _cut_at_lines(iter(lambda: f.read(size), ""))
         except UnicodeDecodeError as e:
-            raise ChatcloneError(f"{path}: broken UTF-16 text ({e.reason}); re-export the chat") from None
+            raise ChatcloneError(
+                f"{path}: broken UTF-16 text ({e.reason}); re-export the chat"
+            ) from None
         return
     lines_before = 0
     with open(path, "rb") as f:

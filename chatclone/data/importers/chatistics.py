@@ -10,13 +10,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chatclone.errors import ChatcloneError
-from chatclone.data.importers import ImportReport, ImportResult
+from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
+from chatclone.errors import ChatcloneError
 
 FIELDS = (
-    "timestamp", "conversationId", "conversationWithName", "senderName",
-    "outgoing", "text", "language", "platform",
+    "timestamp",
+    "conversationId",
+    "conversationWithName",
+    "senderName",
+    "outgoing",
+    "text",
+    "language",
+    "platform",
 )
 # `language` and `platform` are informative only; a record without them is still usable.
 REQUIRED = ("timestamp", "conversationId", "senderName", "outgoing", "text")
@@ -31,13 +37,17 @@ class ChatisticsImporter:
             return False
         with open(path, "rb") as f:
             head = f.read(4096).lstrip()
-        return head.startswith(b"[") and any(k.encode() in head for k in ("senderName", "conversationId"))
+        return head.startswith(b"[") and any(
+            k.encode() in head for k in ("senderName", "conversationId")
+        )
 
     def load(self, path: Path) -> ImportResult:
         try:
             records = json.loads(Path(path).read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ChatcloneError(f"{path}: not valid JSON ({e}); is this a Chatistics export?") from None
+            raise ChatcloneError(
+                f"{path}: not valid JSON ({e}); is this a Chatistics export?"
+            ) from None
         if not isinstance(records, list):
             raise ChatcloneError(
                 f"{path}: a Chatistics export is a JSON list of records, this file holds a "
@@ -64,15 +74,20 @@ class ChatisticsImporter:
                 continue
             conv_id = str(rec["conversationId"])
             msg = Message(
-                sender=str(rec["senderName"]), text=text, timestamp=float(ts),
-                outgoing=bool(rec["outgoing"]), source=f"{path} record {i}",
+                sender=str(rec["senderName"]),
+                text=text,
+                timestamp=float(ts),
+                outgoing=bool(rec["outgoing"]),
+                source=f"{path} record {i}",
             )
             by_conv.setdefault(conv_id, []).append((float(ts), i, msg))
             titles.setdefault(conv_id, str(rec.get("conversationWithName") or conv_id))
             report.imported += 1
         conversations = [
             Conversation(
-                id=cid, title=titles[cid], platform="chatistics",
+                id=cid,
+                title=titles[cid],
+                platform="chatistics",
                 messages=tuple(m for _, _, m in sorted(items, key=lambda t: (t[0], t[1]))),
             )
             for cid, items in by_conv.items()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from chatclone.errors import ChatcloneError
-from chatclone.data.importers import ImportReport, ImportResult
+from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
+from chatclone.errors import ChatcloneError
 
 PACKAGE = "chatterbot-corpus"
 
@@ -27,8 +27,11 @@ def corpus_files(language: str = "english") -> list[Path]:
             f"the bundled sample needs the {PACKAGE} package: pip install {PACKAGE}"
         ) from None
     prefix = f"chatterbot_corpus/data/{language}/"
-    files = sorted(Path(dist.locate_file(f)) for f in dist.files or () if str(f).startswith(prefix)
-                   and str(f).endswith(".yml"))
+    files = sorted(
+        Path(dist.locate_file(f))
+        for f in dist.files or ()
+        if str(f).startswith(prefix) and str(f).endswith(".yml")
+    )
     if not files:
         raise ChatcloneError(f"{PACKAGE} has no dialogues for language {language!r}")
     return files
@@ -61,15 +64,24 @@ class CorpusImporter:
                         report.skip("empty")
                         continue
                     persona = u % 2 == 1
-                    messages.append(Message(
-                        sender="bot" if persona else "user", text=str(utterance), timestamp=float(u),
-                        outgoing=persona, source=f"{report.path} dialogue {d} line {u}",
-                    ))
+                    messages.append(
+                        Message(
+                            sender="bot" if persona else "user",
+                            text=str(utterance),
+                            timestamp=float(u),
+                            outgoing=persona,
+                            source=f"{report.path} dialogue {d} line {u}",
+                        )
+                    )
                     report.imported += 1
-                conversations.append(Conversation(
-                    id=f"{file.stem}-{d}", title=file.stem, platform="chatterbot",
-                    messages=tuple(messages),
-                ))
+                conversations.append(
+                    Conversation(
+                        id=f"{file.stem}-{d}",
+                        title=file.stem,
+                        platform="chatterbot",
+                        messages=tuple(messages),
+                    )
+                )
             reports.append(report)
         return ImportResult(conversations, reports)
 

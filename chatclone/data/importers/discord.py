@@ -6,32 +6,14 @@ than `Default` and `Reply` are system messages (joins, pins, calls; unnamed kind
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
-from chatclone.errors import ChatcloneError
-from chatclone.data.importers import ImportReport, ImportResult
 from chatclone.data.importers._common import JsonStream, head_text
+from chatclone.data.importers._time import parse_iso
+from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
-
-_FRACTION = re.compile(r"\.(\d+)")
-
-
-def parse_iso(value: Any) -> float | None:
-    """ISO 8601 with offset (or `Z`) to epoch seconds; fractions of any length."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
-    try:
-        stamp = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=dt.timezone.utc)
-    return stamp.timestamp()
+from chatclone.errors import ChatcloneError
 
 
 class DiscordImporter:
@@ -50,7 +32,9 @@ class DiscordImporter:
         messages: list[Message] = []
         with JsonStream(path) as js:
             if js.peek() != "{":
-                raise ChatcloneError(f"{path}: a DiscordChatExporter file is a JSON object with 'messages'")
+                raise ChatcloneError(
+                    f"{path}: a DiscordChatExporter file is a JSON object with 'messages'"
+                )
             for key in js.items():
                 if key != "messages" or js.peek() != "[":
                     meta[key] = js.value()
@@ -69,8 +53,12 @@ class DiscordImporter:
         report.imported = len(messages)
         channel = meta.get("channel") if isinstance(meta.get("channel"), dict) else {}
         title = str(channel.get("name") or path.stem)
-        conv = Conversation(id=f"discord:{channel.get('id', path.stem)}", messages=tuple(messages),
-                            title=title, platform="discord")
+        conv = Conversation(
+            id=f"discord:{channel.get('id', path.stem)}",
+            messages=tuple(messages),
+            title=title,
+            platform="discord",
+        )
         return ImportResult([conv] if messages else [], [report])
 
 
@@ -84,7 +72,12 @@ def convert(rec: Any, where: str, report: ImportReport) -> Message | None:
     content, author = rec.get("content", ""), rec.get("author")
     ts = parse_iso(rec.get("timestamp"))
     sender = (author.get("nickname") or author.get("name")) if isinstance(author, dict) else None
-    if not isinstance(content, str) or ts is None or not isinstance(sender, str) or not sender.strip():
+    if (
+        not isinstance(content, str)
+        or ts is None
+        or not isinstance(sender, str)
+        or not sender.strip()
+    ):
         report.skip("unparsable", report.read - 1, str(rec))
         return None
     if not content.strip():

@@ -12,10 +12,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from chatclone.errors import ChatcloneError
-from chatclone.data.importers import ImportReport, ImportResult
 from chatclone.data.importers._common import JsonStream, head_text, load_json
+from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
+from chatclone.errors import ChatcloneError
 
 
 def _get(obj: Any, *keys: str) -> Any:
@@ -33,14 +33,19 @@ class HangoutsImporter:
             return False
         head = head_text(path, 2048)
         return head.lstrip().startswith("{") and (
-            '"conversation_state"' in head or '"conversations"' in head and '"conversation_id"' in head)
+            '"conversation_state"' in head
+            or '"conversations"' in head
+            and '"conversation_id"' in head
+        )
 
     def load(self, path: Path) -> ImportResult:
         report = ImportReport(path=str(path), format=self.name)
         conversations, found = [], False
         with JsonStream(path) as js:
             if js.peek() != "{":
-                raise ChatcloneError(f"{path}: a Hangouts export is a JSON object with 'conversations'")
+                raise ChatcloneError(
+                    f"{path}: a Hangouts export is a JSON object with 'conversations'"
+                )
             for key in js.items():
                 if key not in ("conversations", "conversation_state") or js.peek() != "[":
                     js.value()
@@ -69,7 +74,9 @@ def hangouts_conversation(entry: Any, path: Path, report: ImportReport) -> Conve
         cid = _get(p, "id", "chat_id")
         if cid:
             people[cid] = _get(p, "fallback_name") or f"Unknown participant {str(cid)[-4:]}"
-    me = next((c for ev in events if (c := _get(ev, "self_event_state", "user_id", "chat_id"))), None)
+    me = next(
+        (c for ev in events if (c := _get(ev, "self_event_state", "user_id", "chat_id"))), None
+    )
     messages = []
     for ev in events:
         report.read += 1
@@ -81,12 +88,18 @@ def hangouts_conversation(entry: Any, path: Path, report: ImportReport) -> Conve
     others = [name for cid, name in people.items() if cid != me]
     title = meta.get("name") or ", ".join(others) or str(_get(meta, "id", "id") or "hangouts")
     cid = _get(meta, "id", "id") or title
-    return Conversation(id=f"hangouts:{cid}", messages=tuple(messages), title=title,
-                        platform="hangouts") if messages else None
+    return (
+        Conversation(
+            id=f"hangouts:{cid}", messages=tuple(messages), title=title, platform="hangouts"
+        )
+        if messages
+        else None
+    )
 
 
-def hangouts_message(ev: Any, people: dict, me: str | None, where: str,
-                     report: ImportReport) -> Message | None:
+def hangouts_message(
+    ev: Any, people: dict, me: str | None, where: str, report: ImportReport
+) -> Message | None:
     content = _get(ev, "chat_message", "message_content")
     try:
         ts = int(_get(ev, "timestamp")) / 1e6
@@ -100,9 +113,13 @@ def hangouts_message(ev: Any, people: dict, me: str | None, where: str,
     if not isinstance(segments, list) or not segments:
         report.skip("media_only" if content.get("attachment") else "empty")
         return None
-    text = "".join(s["text"] for s in segments if isinstance(s, dict) and isinstance(s.get("text"), str))
+    text = "".join(
+        s["text"] for s in segments if isinstance(s, dict) and isinstance(s.get("text"), str)
+    )
     sender_id = _get(ev, "sender_id", "chat_id")
-    sender = people.get(sender_id) or (f"Unknown participant {str(sender_id)[-4:]}" if sender_id else "")
+    sender = people.get(sender_id) or (
+        f"Unknown participant {str(sender_id)[-4:]}" if sender_id else ""
+    )
     if not text.strip():
         report.skip("empty")
         return None
@@ -135,16 +152,27 @@ class GoogleChatImporter:
         if path.name != "messages.json":
             return False
         head = head_text(path, 2048)
-        return head.lstrip().startswith("{") and '"messages"' in head and (
-            '"creator"' in head or '"message_state"' in head or path.parent.name.startswith(("DM ", "Space ")))
+        return (
+            head.lstrip().startswith("{")
+            and '"messages"' in head
+            and (
+                '"creator"' in head
+                or '"message_state"' in head
+                or path.parent.name.startswith(("DM ", "Space "))
+            )
+        )
 
     def load(self, path: Path) -> ImportResult:
         report = ImportReport(path=str(path), format=self.name)
         data = load_json(path)
         records = data.get("messages") if isinstance(data, dict) else None
         if not isinstance(records, list):
-            raise ChatcloneError(f"{path}: a Google Chat messages.json holds {{\"messages\": [...]}}")
-        info = load_json(path.parent / "group_info.json") if (path.parent / "group_info.json").is_file() else {}
+            raise ChatcloneError(f'{path}: a Google Chat messages.json holds {{"messages": [...]}}')
+        info = (
+            load_json(path.parent / "group_info.json")
+            if (path.parent / "group_info.json").is_file()
+            else {}
+        )
         me = self_email(path)
         messages = []
         for i, rec in enumerate(records):
@@ -154,18 +182,30 @@ class GoogleChatImporter:
                 messages.append(msg)
         report.imported = len(messages)
         members = [m for m in (_get(info, "members") or []) if isinstance(m, dict)]
-        others = [m.get("name") for m in members if m.get("email") != me and isinstance(m.get("name"), str)]
+        others = [
+            m.get("name")
+            for m in members
+            if m.get("email") != me and isinstance(m.get("name"), str)
+        ]
         title = _get(info, "name") or ", ".join(others) or path.parent.name
         if me:
             report.decisions["owner"] = "from Users/*/user_info.json"
-        conv = Conversation(id=f"google-chat:{path.parent.name}", messages=tuple(messages),
-                            title=str(title), platform="google-chat")
+        conv = Conversation(
+            id=f"google-chat:{path.parent.name}",
+            messages=tuple(messages),
+            title=str(title),
+            platform="google-chat",
+        )
         return ImportResult([conv] if messages else [], [report])
 
 
 def self_email(path: Path) -> str | None:
     for folder in list(path.parents)[:4]:
-        for info in sorted((folder / "Users").glob("*/user_info.json")) if (folder / "Users").is_dir() else []:
+        for info in (
+            sorted((folder / "Users").glob("*/user_info.json"))
+            if (folder / "Users").is_dir()
+            else []
+        ):
             email = _get(load_json(info), "user", "email")
             if isinstance(email, str):
                 return email

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import IO, Iterable
 
-from chatclone.errors import ChatcloneError
-from chatclone.data.importers import ImportReport, ImportResult
 from chatclone.data.importers._common import head_text, iter_lines
+from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
+from chatclone.errors import ChatcloneError
 
 KEYS = ("conversation", "title", "platform", "sender", "text", "timestamp", "outgoing", "redacted")
 REQUIRED = ("conversation", "sender", "text", "outgoing")
@@ -26,19 +26,32 @@ def write_jsonl(conversations: Iterable[Conversation], out: IO[str]) -> int:
     n = 0
     for conv in conversations:
         for m in conv.messages:
-            out.write(json.dumps({
-                "conversation": conv.id, "title": conv.title, "platform": conv.platform,
-                "sender": m.sender, "text": m.text, "timestamp": m.timestamp,
-                "outgoing": m.outgoing, "redacted": conv.redacted,
-            }, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "conversation": conv.id,
+                        "title": conv.title,
+                        "platform": conv.platform,
+                        "sender": m.sender,
+                        "text": m.text,
+                        "timestamp": m.timestamp,
+                        "outgoing": m.outgoing,
+                        "redacted": conv.redacted,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
             n += 1
     return n
 
 
 class JsonlImporter:
     name = "chatclone-jsonl"
-    description = "chatclone JSONL (written by `chatclone import -o`): one message per line with " + \
-        ", ".join(KEYS)
+    description = (
+        "chatclone JSONL (written by `chatclone import -o`): one message per line with "
+        + ", ".join(KEYS)
+    )
 
     def sniff(self, path: Path) -> bool:
         if path.suffix.lower() not in (".jsonl", ".ndjson"):
@@ -66,16 +79,36 @@ class JsonlImporter:
                 report.skip("empty")
                 continue
             cid = str(rec["conversation"])
-            convs.setdefault(cid, []).append(Message(
-                rec["sender"], rec["text"], rec.get("timestamp"), rec["outgoing"], f"{path} line {n}"))
-            meta.setdefault(cid, (str(rec.get("title") or cid), str(rec.get("platform") or ""),
-                                  rec.get("redacted") is True))
+            convs.setdefault(cid, []).append(
+                Message(
+                    rec["sender"],
+                    rec["text"],
+                    rec.get("timestamp"),
+                    rec["outgoing"],
+                    f"{path} line {n}",
+                )
+            )
+            meta.setdefault(
+                cid,
+                (
+                    str(rec.get("title") or cid),
+                    str(rec.get("platform") or ""),
+                    rec.get("redacted") is True,
+                ),
+            )
         report.imported = sum(len(v) for v in convs.values())
         if report.read and not report.imported and report.skipped["unparsable"] == report.read:
-            raise ChatcloneError(f"{path}: no line is a chatclone message record ({', '.join(KEYS)})")
+            raise ChatcloneError(
+                f"{path}: no line is a chatclone message record ({', '.join(KEYS)})"
+            )
         conversations = [
-            Conversation(id=cid, messages=tuple(msgs), title=meta[cid][0], platform=meta[cid][1],
-                         redacted=meta[cid][2])
+            Conversation(
+                id=cid,
+                messages=tuple(msgs),
+                title=meta[cid][0],
+                platform=meta[cid][1],
+                redacted=meta[cid][2],
+            )
             for cid, msgs in convs.items()
         ]
         return ImportResult(conversations, [report])
@@ -89,10 +122,14 @@ def _record(line: str) -> dict | None:
     if not isinstance(rec, dict) or any(k not in rec for k in REQUIRED):
         return None
     ts = rec.get("timestamp")
-    ok = (isinstance(rec["sender"], str) and rec["sender"].strip() and isinstance(rec["text"], str)
-          and (ts is None or isinstance(ts, (int, float)) and not isinstance(ts, bool))
-          and (rec["outgoing"] is None or isinstance(rec["outgoing"], bool))
-          and isinstance(rec["conversation"], (str, int)))
+    ok = (
+        isinstance(rec["sender"], str)
+        and rec["sender"].strip()
+        and isinstance(rec["text"], str)
+        and (ts is None or isinstance(ts, (int, float)) and not isinstance(ts, bool))
+        and (rec["outgoing"] is None or isinstance(rec["outgoing"], bool))
+        and isinstance(rec["conversation"], (str, int))
+    )
     return rec if ok else None
 
 

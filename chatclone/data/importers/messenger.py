@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chatclone.data.importers import ImportReport, ImportResult
 from chatclone.data.importers._common import fix_mojibake, head_text, load_json
+from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
 
 FILE = re.compile(r"message_(\d+)\.json$")
@@ -26,7 +26,8 @@ NOTICE = re.compile(
     r".{1,80} from the group\.|.{1,80} named the group .{0,200}\.|.{1,80} changed the group photo\.|"
     r".{1,80} set (?:the|your|his|her|their) nickname .{0,200}|.{1,80} unsent a message\.?|"
     r"You unsent a message\.?|Liked a message|.{0,80}Reacted .{1,12} to your message ?|"
-    r".{1,80} reacted .{1,12} to your message ?)$", re.S,
+    r".{1,80} reacted .{1,12} to your message ?)$",
+    re.S,
 )
 
 
@@ -37,14 +38,18 @@ def thread_files(path: Path) -> list[Path]:
 
 class MessengerImporter:
     name = "messenger"
-    description = ("Facebook Messenger / Instagram JSON thread (message_1.json with "
-                   "participants, messages[sender_name, timestamp_ms, content])")
+    description = (
+        "Facebook Messenger / Instagram JSON thread (message_1.json with "
+        "participants, messages[sender_name, timestamp_ms, content])"
+    )
 
     def sniff(self, path: Path) -> bool:
         if not FILE.fullmatch(path.name):
             return False
         head = head_text(path, 4096)
-        return head.lstrip().startswith("{") and ('"participants"' in head or '"sender_name"' in head)
+        return head.lstrip().startswith("{") and (
+            '"participants"' in head or '"sender_name"' in head
+        )
 
     def unit(self, path: Path) -> Path:
         """All `message_N.json` of one thread are read together, once."""
@@ -70,8 +75,13 @@ class MessengerImporter:
         title = _text(meta.get("title")) or ", ".join(participants) or path.parent.name
         thread = _text(meta.get("thread_path")) or path.parent.name
         senders = dict.fromkeys(participants + [m.sender for m in items])
-        conv = Conversation(id=f"{platform}:{thread}", messages=tuple(items), title=title,
-                            platform=platform, participants=tuple(senders))
+        conv = Conversation(
+            id=f"{platform}:{thread}",
+            messages=tuple(items),
+            title=title,
+            platform=platform,
+            participants=tuple(senders),
+        )
         if reports:
             reports[0].decisions["order"] = "newest-first files merged and sorted oldest-first"
             reports[0].decisions["text"] = "Latin-1 mojibake repaired to UTF-8"

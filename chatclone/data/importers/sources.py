@@ -13,8 +13,10 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from chatclone.data.importers.base import Importer, ImportResult
+from chatclone.data.importers.registry import SAMPLE_NAMES, detect, importers, resolve_format
+from chatclone.data.records import gc_paused
 from chatclone.errors import ChatcloneError
-from chatclone.data.importers import Importer, ImportResult, detect, importers
 
 CANDIDATE_SUFFIXES = (".txt", ".json", ".csv", ".tsv", ".jsonl", ".ndjson")
 MAX_LISTED = 20
@@ -41,9 +43,10 @@ def load_path(path: Path, forced: Importer | None = None) -> ImportResult:
 
 
 def not_recognised(path: Path) -> str:
-    tried = "; ".join(f"{i.name} ({i.description})" for i in importers().values() if i.name != "chatterbot")
-    return (f"{path}: not a chat export chatclone knows. Tried: {tried}. "
-            "Pass --format to force one.")
+    tried = "; ".join(
+        f"{i.name} ({i.description})" for i in importers().values() if i.name != "chatterbot"
+    )
+    return f"{path}: not a chat export chatclone knows. Tried: {tried}. Pass --format to force one."
 
 
 def _listing(folder: Path, files: list[Path]) -> str:
@@ -52,11 +55,15 @@ def _listing(folder: Path, files: list[Path]) -> str:
     return (", ".join(names) + more) if names else "no files"
 
 
-def load_folder(folder: Path, forced: Importer | None = None, shown: str | None = None) -> ImportResult:
+def load_folder(
+    folder: Path, forced: Importer | None = None, shown: str | None = None
+) -> ImportResult:
     shown = shown or str(folder)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     if forced is not None:
-        matches = [(p, forced) for p in files if p.suffix.lower() in CANDIDATE_SUFFIXES and forced.sniff(p)]
+        matches = [
+            (p, forced) for p in files if p.suffix.lower() in CANDIDATE_SUFFIXES and forced.sniff(p)
+        ]
         matches = matches or [(p, forced) for p in files if p.suffix.lower() in CANDIDATE_SUFFIXES]
     else:
         matches = [(p, imp) for p in files if p.stat().st_size and (imp := detect(p)) is not None]
@@ -95,7 +102,9 @@ def load_zip(path: Path, forced: Importer | None = None) -> ImportResult:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
-        raise ChatcloneError(f"{path}: not a readable zip file ({e}); is the download complete?") from None
+        raise ChatcloneError(
+            f"{path}: not a readable zip file ({e}); is the download complete?"
+        ) from None
     with archive, tempfile.TemporaryDirectory(prefix="chatclone-zip-") as tmp:
         # The folder is named like the zip: iOS puts `_chat.txt` in `WhatsApp Chat - <name>.zip`.
         root = Path(tmp) / path.stem
@@ -110,7 +119,9 @@ def load_zip(path: Path, forced: Importer | None = None) -> ImportResult:
             raise ChatcloneError(f"{path}: the zip is damaged ({e}); download it again") from None
         if not members:
             names = ", ".join(i.filename for i in archive.infolist()[:MAX_LISTED]) or "nothing"
-            raise ChatcloneError(f"{path}: no chat in this zip (no .txt, .json or .csv file). It holds: {names}.")
+            raise ChatcloneError(
+                f"{path}: no chat in this zip (no .txt, .json or .csv file). It holds: {names}."
+            )
         try:
             result = load_folder(root, forced, shown=str(path))
         except ChatcloneError as e:
@@ -118,3 +129,23 @@ def load_zip(path: Path, forced: Importer | None = None) -> ImportResult:
         for report in result.reports:
             report.path = report.path.replace(str(root), f"{path}!")
         return result
+
+
+def load_data(spec: str | Path, format: str | None = None) -> ImportResult:
+    """Load conversations from a file, a folder or zip of exports, or a built-in sample name."""
+    regs = importers()
+    text = str(spec)
+    if text in SAMPLE_NAMES or text.startswith("chatterbot:"):
+        return regs["chatterbot"].load(Path(text))
+    with gc_paused():
+        return load_path(Path(spec).expanduser(), resolve_format(format))
+
+
+def load_all(specs: list[str | Path], format: str | None = None) -> ImportResult:
+    """Several exports at once (e.g. a Telegram file and a Facebook folder), merged."""
+    merged = ImportResult([], [])
+    for spec in specs:
+        result = load_data(spec, format)
+        merged.conversations += result.conversations
+        merged.reports += result.reports
+    return merged

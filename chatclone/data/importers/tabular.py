@@ -12,24 +12,40 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from chatclone.errors import ChatcloneError
-from chatclone.data.importers import ImportReport, ImportResult
 from chatclone.data.importers._common import head_text, iter_lines
-from chatclone.data.importers.discord import parse_iso
+from chatclone.data.importers._time import parse_iso
+from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
+from chatclone.errors import ChatcloneError
 
 FIELDS = ("sender", "text", "timestamp", "conversation", "title", "outgoing")
 SYNONYMS = {
     "sender": ("sender", "sendername", "sender_name", "author", "from", "user", "username", "name"),
     "text": ("text", "message", "content", "body", "msg"),
     "timestamp": ("timestamp", "time", "date", "datetime", "created_at", "sent_at", "ts"),
-    "conversation": ("conversation", "conversationid", "conversation_id", "chat", "chat_id",
-                     "thread", "thread_id", "channel"),
+    "conversation": (
+        "conversation",
+        "conversationid",
+        "conversation_id",
+        "chat",
+        "chat_id",
+        "thread",
+        "thread_id",
+        "channel",
+    ),
     "title": ("title", "conversationwithname", "chat_name", "conversation_name"),
     "outgoing": ("outgoing", "is_me", "from_me", "is_outgoing", "persona"),
 }
-CHATISTICS = ("timestamp", "conversationId", "conversationWithName", "senderName", "outgoing",
-              "text", "language", "platform")
+CHATISTICS = (
+    "timestamp",
+    "conversationId",
+    "conversationWithName",
+    "senderName",
+    "outgoing",
+    "text",
+    "language",
+    "platform",
+)
 
 
 def parse_mapping(spec: str) -> dict[str, str]:
@@ -47,8 +63,11 @@ def parse_mapping(spec: str) -> dict[str, str]:
 
 def guess_mapping(columns: list[str]) -> dict[str, str]:
     lower = {c.strip().lower(): c for c in columns}
-    return {f: next(lower[n] for n in names if n in lower)
-            for f, names in SYNONYMS.items() if any(n in lower for n in names)}
+    return {
+        f: next(lower[n] for n in names if n in lower)
+        for f, names in SYNONYMS.items()
+        if any(n in lower for n in names)
+    }
 
 
 def to_time(value: Any) -> float | None:
@@ -70,12 +89,23 @@ def to_bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    return True if text in ("true", "1", "yes", "y") else False if text in ("false", "0", "no", "n") else None
+    return (
+        True
+        if text in ("true", "1", "yes", "y")
+        else False
+        if text in ("false", "0", "no", "n")
+        else None
+    )
 
 
 class TabularImporter:
-    def __init__(self, name: str, description: str, mapping: dict[str, str] | None = None,
-                 header: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        mapping: dict[str, str] | None = None,
+        header: tuple[str, ...] | None = None,
+    ) -> None:
         self.name, self.description, self.mapping, self.header = name, description, mapping, header
 
     def configured(self, spec: str) -> "TabularImporter":
@@ -99,7 +129,9 @@ class TabularImporter:
             except ValueError:
                 return []
             return list(row) if isinstance(row, dict) else []
-        return next(csv.reader([first], delimiter="\t" if path.suffix.lower() == ".tsv" else ","), [])
+        return next(
+            csv.reader([first], delimiter="\t" if path.suffix.lower() == ".tsv" else ","), []
+        )
 
     def rows(self, path: Path) -> Iterator[tuple[int, dict | None, str]]:
         """(line number, row or None if unreadable, raw text) for every data row."""
@@ -129,7 +161,7 @@ class TabularImporter:
             raise ChatcloneError(
                 f"{path}: cannot tell which columns hold the sender and the text (columns: "
                 f"{', '.join(self._columns(path)) or 'none'}). Name them, e.g. "
-                f"--format \"table:sender=From,text=Body,timestamp=Date\""
+                f'--format "table:sender=From,text=Body,timestamp=Date"'
             )
         report = ImportReport(path=str(path), format=self.name)
         convs: dict[str, list[Message]] = {}
@@ -145,14 +177,26 @@ class TabularImporter:
         for cid, msgs in convs.items():
             if all(m.timestamp is not None for m in msgs):
                 msgs.sort(key=lambda m: m.timestamp)
-            out.append(Conversation(id=f"{self.name}:{cid}", messages=tuple(msgs),
-                                    title=titles[cid], platform=self.name))
+            out.append(
+                Conversation(
+                    id=f"{self.name}:{cid}",
+                    messages=tuple(msgs),
+                    title=titles[cid],
+                    platform=self.name,
+                )
+            )
         report.imported = sum(len(m) for m in convs.values())
         report.decisions["columns"] = ", ".join(f"{k}={v}" for k, v in mapping.items())
         return ImportResult(out, [report])
 
-    def _message(self, row: dict | None, mapping: dict[str, str], place: tuple[Path, int],
-                 report: ImportReport, raw: str) -> tuple[Message | None, str]:
+    def _message(
+        self,
+        row: dict | None,
+        mapping: dict[str, str],
+        place: tuple[Path, int],
+        report: ImportReport,
+        raw: str,
+    ) -> tuple[Message | None, str]:
         path, n = place
         if row is None:
             report.skip("unparsable", n, raw)
@@ -162,8 +206,11 @@ class TabularImporter:
             report.skip("empty")
             return None, ""
         ts = to_time(row.get(mapping["timestamp"])) if "timestamp" in mapping else None
-        if not isinstance(sender, (str, int)) or not str(sender).strip() or (
-                "timestamp" in mapping and ts is None):
+        if (
+            not isinstance(sender, (str, int))
+            or not str(sender).strip()
+            or ("timestamp" in mapping and ts is None)
+        ):
             report.skip("unparsable", n, raw)
             return None, ""
         outgoing = to_bool(row.get(mapping["outgoing"])) if "outgoing" in mapping else None
@@ -172,14 +219,22 @@ class TabularImporter:
 
 
 CHATISTICS_CSV = TabularImporter(
-    "chatistics-csv", "Chatistics CSV export (columns " + ", ".join(CHATISTICS) + ")",
-    mapping={"sender": "senderName", "text": "text", "timestamp": "timestamp",
-             "conversation": "conversationId", "title": "conversationWithName", "outgoing": "outgoing"},
+    "chatistics-csv",
+    "Chatistics CSV export (columns " + ", ".join(CHATISTICS) + ")",
+    mapping={
+        "sender": "senderName",
+        "text": "text",
+        "timestamp": "timestamp",
+        "conversation": "conversationId",
+        "title": "conversationWithName",
+        "outgoing": "outgoing",
+    },
     header=("senderName", "text", "timestamp", "conversationId", "outgoing"),
 )
 TABLE = TabularImporter(
-    "table", "CSV/TSV/JSONL with sender and text columns (name them with "
-    "--format \"table:sender=COL,text=COL,timestamp=COL,conversation=COL\")",
+    "table",
+    "CSV/TSV/JSONL with sender and text columns (name them with "
+    '--format "table:sender=COL,text=COL,timestamp=COL,conversation=COL")',
 )
 IMPORTER = TABLE
 IMPORTERS = (CHATISTICS_CSV, TABLE)

@@ -11,13 +11,22 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from chatclone.errors import ChatcloneError
-from chatclone.data.importers import ImportReport, ImportResult
 from chatclone.data.importers._common import JsonStream, array_values, head_text
+from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message, out_of_order
+from chatclone.errors import ChatcloneError
 
-MEDIA_KEYS = ("photo", "file", "media_type", "sticker_emoji", "location_information",
-              "contact_information", "poll", "game_information", "invoice_information")
+MEDIA_KEYS = (
+    "photo",
+    "file",
+    "media_type",
+    "sticker_emoji",
+    "location_information",
+    "contact_information",
+    "poll",
+    "game_information",
+    "invoice_information",
+)
 NAMELESS = {"saved_messages": "Saved Messages", "replies": "Replies"}
 
 
@@ -64,9 +73,20 @@ class TelegramImporter:
         head = head_text(path, 2048).lstrip()
         if not head.startswith("{"):
             return False
-        kinds = ('"personal_chat"', '"private_group"', '"private_supergroup"', '"public_supergroup"',
-                 '"private_channel"', '"public_channel"', '"bot_chat"', '"saved_messages"', '"replies"')
-        single = '"messages"' in head and (any(k in head for k in kinds) or '"date_unixtime"' in head)
+        kinds = (
+            '"personal_chat"',
+            '"private_group"',
+            '"private_supergroup"',
+            '"public_supergroup"',
+            '"private_channel"',
+            '"public_channel"',
+            '"bot_chat"',
+            '"saved_messages"',
+            '"replies"',
+        )
+        single = '"messages"' in head and (
+            any(k in head for k in kinds) or '"date_unixtime"' in head
+        )
         account = '"personal_information"' in head or '"chats"' in head and '"list"' in head
         return single or account or '"about": "Here is the data you requested' in head
 
@@ -91,7 +111,9 @@ class TelegramImporter:
                 else:
                     js.value()
         if not state.found:
-            raise ChatcloneError(f"{path}: no 'messages' or 'chats' in this JSON; not a Telegram export")
+            raise ChatcloneError(
+                f"{path}: no 'messages' or 'chats' in this JSON; not a Telegram export"
+            )
         return ImportResult(state.conversations, [state.report])
 
 
@@ -148,8 +170,9 @@ class _State:
             self.report.decisions["order"] = "re-sorted by date_unixtime"
         self.report.imported += len(items)
         if items:
-            self.conversations.append(Conversation(
-                id=cid, messages=tuple(items), title=title or cid, platform="telegram"))
+            self.conversations.append(
+                Conversation(id=cid, messages=tuple(items), title=title or cid, platform="telegram")
+            )
 
     def message(self, msg: Any, where: str) -> Message | None:
         """`where` is the file's part of the source; the record number is appended."""
@@ -159,8 +182,11 @@ class _State:
             return None
         kind = msg.get("type")
         if kind != "message":
-            report.skip("system" if kind in ("service", "unsupported") else "unparsable",
-                        report.read - 1, str(msg))
+            report.skip(
+                "system" if kind in ("service", "unsupported") else "unparsable",
+                report.read - 1,
+                str(msg),
+            )
             return None
         text = msg.get("text", "")
         if type(text) is not str:

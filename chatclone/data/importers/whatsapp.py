@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from sys import intern
 
-from chatclone.data.importers import ImportReport, ImportResult
 from chatclone.data.importers._common import head_text, iter_chunks, strip_marks
+from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.importers.whatsapp_dates import DateResolver
 from chatclone.data.records import Conversation, Message, out_of_order
 
@@ -22,35 +22,101 @@ _SP = r"[^\S\n]"  # whitespace, but never a line end
 # One pattern for both shapes: iOS `[date, time] rest`, Android `date, time - rest`. Run over
 # whole chunks of the file (re.M), so the Python loop turns once per message, not per line.
 HEADER = re.compile(
-    r"^[\u200e\u200f]*(?:\[(" + _DATE + r"),?" + _SP + _TIME + r"\]" + _SP + r"|(" + _DATE + r"),?"
-    + _SP + _TIME + _SP + r"[-\u2013]" + _SP + r")([^\n]*)\n?", re.M,
+    r"^[\u200e\u200f]*(?:\[("
+    + _DATE
+    + r"),?"
+    + _SP
+    + _TIME
+    + r"\]"
+    + _SP
+    + r"|("
+    + _DATE
+    + r"),?"
+    + _SP
+    + _TIME
+    + _SP
+    + r"[-\u2013]"
+    + _SP
+    + r")([^\n]*)\n?",
+    re.M,
 )
 TITLE_PREFIX = re.compile(
     r"^(?:WhatsApp[ -]Chat (?:with|mit|met|con|avec|com|-)|Chat de WhatsApp con|"
-    r"Conversa do WhatsApp com|Discussion WhatsApp avec)\s*", re.I,
+    r"Conversa do WhatsApp com|Discussion WhatsApp avec)\s*",
+    re.I,
 )
-MEDIA = frozenset(s.lower() for s in (
-    "<Media omitted>", "<Medien ausgeschlossen>", "<Multimedia omitido>", "<Médias omis>",
-    "<Média omis>", "<Media weggelaten>", "<Mídia oculta>", "<Media omessi>", "<Medya dahil edilmedi>",
-    "image omitted", "video omitted", "audio omitted", "sticker omitted", "GIF omitted",
-    "document omitted", "Contact card omitted", "Bild weggelassen", "Video weggelassen",
-    "Audio weggelassen", "Sticker weggelassen", "GIF weggelassen", "Dokument weggelassen",
-    "imagen omitida", "audio omitido", "video omitido", "vídeo omitido", "sticker omitido",
-    "GIF omitido", "image absente", "vidéo absente", "null", "view once voice message omitted",
-))
-DELETED = frozenset(s.lower() for s in (
-    "This message was deleted", "This message was deleted.", "You deleted this message",
-    "You deleted this message.", "Diese Nachricht wurde gelöscht", "Diese Nachricht wurde gelöscht.",
-    "Du hast diese Nachricht gelöscht", "Du hast diese Nachricht gelöscht.",
-    "Se eliminó este mensaje.", "Se eliminó este mensaje", "Eliminaste este mensaje.",
-    "Eliminaste este mensaje", "Ce message a été supprimé", "Vous avez supprimé ce message",
-    "Dit bericht is verwijderd", "Mensagem apagada", "Questo messaggio è stato eliminato",
-))
-CALLS = ("missed voice call", "missed video call", "missed group voice call", "missed group video call",
-         "verpasster sprachanruf", "verpasster videoanruf")
+MEDIA = frozenset(
+    s.lower()
+    for s in (
+        "<Media omitted>",
+        "<Medien ausgeschlossen>",
+        "<Multimedia omitido>",
+        "<Médias omis>",
+        "<Média omis>",
+        "<Media weggelaten>",
+        "<Mídia oculta>",
+        "<Media omessi>",
+        "<Medya dahil edilmedi>",
+        "image omitted",
+        "video omitted",
+        "audio omitted",
+        "sticker omitted",
+        "GIF omitted",
+        "document omitted",
+        "Contact card omitted",
+        "Bild weggelassen",
+        "Video weggelassen",
+        "Audio weggelassen",
+        "Sticker weggelassen",
+        "GIF weggelassen",
+        "Dokument weggelassen",
+        "imagen omitida",
+        "audio omitido",
+        "video omitido",
+        "vídeo omitido",
+        "sticker omitido",
+        "GIF omitido",
+        "image absente",
+        "vidéo absente",
+        "null",
+        "view once voice message omitted",
+    )
+)
+DELETED = frozenset(
+    s.lower()
+    for s in (
+        "This message was deleted",
+        "This message was deleted.",
+        "You deleted this message",
+        "You deleted this message.",
+        "Diese Nachricht wurde gelöscht",
+        "Diese Nachricht wurde gelöscht.",
+        "Du hast diese Nachricht gelöscht",
+        "Du hast diese Nachricht gelöscht.",
+        "Se eliminó este mensaje.",
+        "Se eliminó este mensaje",
+        "Eliminaste este mensaje.",
+        "Eliminaste este mensaje",
+        "Ce message a été supprimé",
+        "Vous avez supprimé ce message",
+        "Dit bericht is verwijderd",
+        "Mensagem apagada",
+        "Questo messaggio è stato eliminato",
+    )
+)
+CALLS = (
+    "missed voice call",
+    "missed video call",
+    "missed group voice call",
+    "missed group video call",
+    "verpasster sprachanruf",
+    "verpasster videoanruf",
+)
 # Android system lines that contain ": " (a quoted subject or group name), seen before the colon.
-SYSTEM_BEFORE_COLON = re.compile(r" (?:changed the subject|created group|changed the group name|"
-                                 r"hat den Betreff|hat die Gruppe)")
+SYSTEM_BEFORE_COLON = re.compile(
+    r" (?:changed the subject|created group|changed the group name|"
+    r"hat den Betreff|hat die Gruppe)"
+)
 SYSTEM = re.compile(
     r"end-to-end encrypted|secured with end-to-end encryption|Ende-zu-Ende-verschl|"
     r"cifrados de extremo a extremo|chiffrés de bout en bout|"
@@ -62,11 +128,17 @@ SYSTEM = re.compile(
     r"You're now an admin|You joined using|This chat is with a business account|"
     r"^(?:Waiting for this message|Warte auf diese Nachricht)",
 )
-ATTACHED = re.compile(r"^\S.*\.\w{2,5} \((?:file attached|Datei angehängt|archivo adjunto|fichier joint|"
-                      r"arquivo anexado|file allegato|bestand bijgevoegd)\)\s*", re.I)
+ATTACHED = re.compile(
+    r"^\S.*\.\w{2,5} \((?:file attached|Datei angehängt|archivo adjunto|fichier joint|"
+    r"arquivo anexado|file allegato|bestand bijgevoegd)\)\s*",
+    re.I,
+)
 IOS_ATTACHED = re.compile(r"^<(?:attached|angehängt|adjunto|pièce jointe): [^>]*>\s*", re.I)
-EDITED = re.compile(r"\s*<(?:This message was edited|Diese Nachricht wurde bearbeitet|Se editó este "
-                    r"mensaje\.?|Ce message a été modifié|Dit bericht is bewerkt)>$", re.I)
+EDITED = re.compile(
+    r"\s*<(?:This message was edited|Diese Nachricht wurde bearbeitet|Se editó este "
+    r"mensaje\.?|Ce message a été modifié|Dit bericht is bewerkt)>$",
+    re.I,
+)
 
 
 def chat_title(path: Path) -> str:
@@ -92,8 +164,11 @@ def classify(body: str, ios: bool) -> tuple[str | None, str]:
         body = EDITED.sub("", body)
     if len(body) < 80:
         key = body.lower()
-        if key in MEDIA or key.endswith((" omitted", " weggelassen", " omitida", " omitido")) and (
-                marked or not ios):
+        if (
+            key in MEDIA
+            or key.endswith((" omitted", " weggelassen", " omitida", " omitido"))
+            and (marked or not ios)
+        ):
             return "media_only", body
         if key in DELETED:
             return "deleted", body
@@ -110,8 +185,10 @@ def classify(body: str, ios: bool) -> tuple[str | None, str]:
 
 class WhatsAppImporter:
     name = "whatsapp"
-    description = ("WhatsApp 'Export chat' text: lines like '3/14/23, 9:41 PM - Name: text' "
-                   "(Android) or '[14/06/2021, 19:20:01] Name: text' (iOS)")
+    description = (
+        "WhatsApp 'Export chat' text: lines like '3/14/23, 9:41 PM - Name: text' "
+        "(Android) or '[14/06/2021, 19:20:01] Name: text' (iOS)"
+    )
 
     def sniff(self, path: Path) -> bool:
         if path.suffix.lower() != ".txt":
@@ -134,12 +211,17 @@ class WhatsAppImporter:
                 line += 1
                 pos = m.end()
                 idate, itime, iampm, adate, atime, aampm, rest = m.groups()
-                date, time, ampm, ios = (idate, itime, iampm, True) if idate else (adate, atime, aampm, False)
+                date, time, ampm, ios = (
+                    (idate, itime, iampm, True) if idate else (adate, atime, aampm, False)
+                )
                 # Shared strings (less memory); a date seen before needs no parsing.
                 date, time = canon.get(date) or dates.see(date), intern(time)
                 sender, sep, body = rest.partition(": ")
-                if not sep or (not ios and ('"' in sender or "\u201c" in sender)
-                               and SYSTEM_BEFORE_COLON.search(sender)):
+                if not sep or (
+                    not ios
+                    and ('"' in sender or "\u201c" in sender)
+                    and SYSTEM_BEFORE_COLON.search(sender)
+                ):
                     append((date, time, ampm, "", rest, line, ios))  # Android notice: no sender
                     continue
                 append((date, time, ampm, sender, body, line, ios))
@@ -163,8 +245,9 @@ class WhatsAppImporter:
                 report.skip("unparsable" if raw.strip() else "empty", k, raw)
         return line + len(lines)
 
-    def _finish(self, path: Path, report: ImportReport, pending: list[tuple],
-                dates: DateResolver) -> ImportResult:
+    def _finish(
+        self, path: Path, report: ImportReport, pending: list[tuple], dates: DateResolver
+    ) -> ImportResult:
         dates.decide(report)
         messages = []
         append = messages.append
@@ -191,8 +274,9 @@ class WhatsAppImporter:
             messages.sort(key=lambda msg: msg.timestamp)  # stable: equal minutes keep file order
             report.decisions["order"] = "re-sorted by time (the export was not chronological)"
         title = chat_title(path)
-        conv = Conversation(id=f"whatsapp:{title}", messages=tuple(messages), title=title,
-                            platform="whatsapp")
+        conv = Conversation(
+            id=f"whatsapp:{title}", messages=tuple(messages), title=title, platform="whatsapp"
+        )
         return ImportResult([conv] if messages else [], [report])
 
 

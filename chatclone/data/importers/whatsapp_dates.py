@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from chatclone.data.importers import ImportReport
+from chatclone.data.importers.base import ImportReport
 
 _SPLIT = re.compile(r"[./-]")
 _EPOCH = dt.date(1970, 1, 1).toordinal()
@@ -46,7 +46,9 @@ class DateResolver:
         if canon is None:
             canon = self.canon[date] = date
             parts = _SPLIT.split(date)
-            self.seen[date] = (int(parts[0]), int(parts[1]), int(parts[2])) if len(parts) == 3 else None
+            self.seen[date] = (
+                (int(parts[0]), int(parts[1]), int(parts[2])) if len(parts) == 3 else None
+            )
         return canon
 
     def decide(self, report: ImportReport) -> None:

@@ -1,0 +1,73 @@
+"""The registry of importers: which one reads a file (by sniffing, or by `--format`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatclone.data.importers.base import Importer
+from chatclone.errors import ChatcloneError
+
+REGISTRY: dict[str, Importer] = {}
+
+# Names of built-in data that are not files.
+SAMPLE_NAMES = ("sample",)
+
+
+def register(importer: Importer) -> Importer:
+    REGISTRY[importer.name] = importer
+    return importer
+
+
+def _builtin() -> None:
+    if REGISTRY:
+        return
+    from chatclone.data.importers import (
+        chatistics,
+        corpus,
+        discord,
+        google,
+        jsonl,
+        messenger,
+        tabular,
+        telegram,
+        whatsapp,
+    )
+
+    # Order matters only where two sniffers could both accept a file: specific before generic.
+    for module in (
+        chatistics,
+        corpus,
+        jsonl,
+        whatsapp,
+        messenger,
+        discord,
+        google,
+        telegram,
+        tabular,
+    ):
+        for importer in getattr(module, "IMPORTERS", (module.IMPORTER,)):
+            register(importer)
+
+
+def importers() -> dict[str, Importer]:
+    _builtin()
+    return REGISTRY
+
+
+def detect(path: Path) -> Importer | None:
+    return next((imp for imp in importers().values() if imp.sniff(path)), None)
+
+
+def resolve_format(format: str | None) -> Importer | None:
+    """`NAME` or `NAME:OPTIONS` (e.g. `table:sender=From,text=Body`) to an importer."""
+    if format is None:
+        return None
+    regs = importers()
+    name, sep, options = format.partition(":")
+    if name not in regs:
+        raise ChatcloneError(f"unknown format {format!r}; known formats: {', '.join(regs)}")
+    if not sep:
+        return regs[name]
+    if not hasattr(regs[name], "configured"):
+        raise ChatcloneError(f"format {name!r} takes no options (got {format!r})")
+    return regs[name].configured(options)

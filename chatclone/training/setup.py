@@ -1,0 +1,149 @@
+"""Everything a training run needs before its first step: the accelerator, the checks on the
+run folder (a new run, or a resume that keeps what it must), the data as token examples, the
+optimizer's parameter groups and the plan printed at the start."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from chatclone import rundir
+from chatclone.config import TrainConfig
+from chatclone.errors import ChatcloneError
+from chatclone.rundir import RunDir
+from chatclone.speaker_format import FORMAT, Dialogue
+from chatclone.training import checkpoint
+from chatclone.training.dataset import load_examples
+from chatclone.training.heldout import split_dialogues
+
+
+def load_dialogues(cfg: TrainConfig) -> tuple[list[Dialogue], dict]:
+    """Import, filter, decide who is who, redact, split into sessions, select (data.prepare)."""
+    from chatclone.data.prepare import prepare_dialogues
+
+    return prepare_dialogues(cfg)
+
+
+def make_accelerator(cfg: TrainConfig):
+    import torch
+    from accelerate import Accelerator
+
+    if cfg.device in ("cuda", "mps"):
+        from chatclone.training.models import pick_device
+
+        pick_device(cfg.device)  # fails clearly when that device is not there
+    precision = cfg.mixed_precision
+    if precision == "auto":
+        gpu = torch.cuda.is_available() and cfg.device in ("auto", "cuda")
+        precision = "bf16" if gpu and torch.cuda.is_bf16_supported() else "no"
+    # accelerate treats torchrun/`accelerate launch` processes as a CPU (gloo) group only when
+    # told `cpu=True`; without it, a machine with no GPU runs N independent single-process jobs.
+    mps = getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    cpu = cfg.device == "cpu" or (
+        cfg.device == "auto" and not torch.cuda.is_available() and not mps
+    )
+    return Accelerator(cpu=cpu, mixed_precision=precision)
+
+
+def param_groups(model, weight_decay: float) -> list[dict]:
+    """No weight decay on biases and normalisation weights (all 1-D parameters)."""
+    decay, no_decay = [], []
+    for _, p in model.named_parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 else no_decay).append(p)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+
+
+# Options a resumed run must keep: they decide the data, the model and the data order.
+FIXED_ON_RESUME = (
+    "data",
+    "model",
+    "block_size",
+    "batch_size",
+    "grad_accum",
+    "seed",
+    "val_fraction",
+    "train_on",
+    "lora",
+)
+
+
+def check_run_dir(cfg: TrainConfig) -> Path | None:
+    """The checkpoint to resume from, after refusing to overwrite or mismatch an existing run."""
+    run = RunDir.of(cfg)
+    if not cfg.resume:
+        if run.is_run():
+            raise ChatcloneError(
+                f"run {cfg.run_name!r} already exists in {cfg.runs_dir}; pass --resume to continue "
+                "it, or choose another --run-name"
+            )
+        return None
+    latest = checkpoint.latest_checkpoint(run.path)
+    if latest is None:
+        raise ChatcloneError(
+            f"run {cfg.run_name!r} has no checkpoint to resume from in "
+            f"{run / rundir.CHECKPOINTS}; train without --resume"
+        )
+    checkpoint.check_complete(latest)
+    if run.is_run():
+        old = run.read_config()
+        for name in FIXED_ON_RESUME:
+            if getattr(old, name) != getattr(cfg, name):
+                raise ChatcloneError(
+                    f"run {cfg.run_name!r} was trained with --{name.replace('_', '-')} "
+                    f"{getattr(old, name)}; resume with the same value (got {getattr(cfg, name)})"
+                )
+    return latest
+
+
+def prepare_data(cfg: TrainConfig, tokenizer, loaded: tuple[list[Dialogue], dict] | None = None):
+    """Training and validation examples, and what `dataset.json` records about them."""
+    from chatclone.training.models import cache_dir
+
+    dialogues, selection = loaded or load_dialogues(cfg)
+    train_dialogues, val_dialogues = split_dialogues(dialogues, cfg.val_fraction, cfg.seed)
+    cache = cache_dir() / "datasets" if cfg.cache else None
+    examples, dstats, data_key = load_examples(
+        train_dialogues, tokenizer, FORMAT, cfg.block_size, cache
+    )
+    val_examples, vstats, _ = (
+        load_examples(val_dialogues, tokenizer, FORMAT, cfg.block_size, cache)
+        if val_dialogues
+        else ([], None, "")
+    )
+    info = {
+        "selection": selection,
+        "tokens": asdict(dstats),
+        "validation_tokens": asdict(vstats) if vstats else None,
+        "split": {
+            "train": len(train_dialogues),
+            "validation": len(val_dialogues),
+            "fraction": cfg.val_fraction,
+            "seed": cfg.seed,
+            "validation_ids": [d.id for d in val_dialogues],
+        },
+    }
+    return examples, val_examples, data_key, info, (train_dialogues, val_dialogues)
+
+
+def describe(cfg: TrainConfig, info: dict, total_steps: int, world: int, device, model) -> str:
+    tokens, split = info["tokens"], info["split"]
+    lines = [
+        f"{split['train']} dialogues -> {tokens['examples']} examples, {tokens['tokens']} tokens "
+        f"({split['validation']} more held out for validation); {total_steps} steps of "
+        f"{cfg.batch_size} x {cfg.grad_accum} accumulation x {world} process(es) = "
+        f"{cfg.batch_size * cfg.grad_accum * world} examples per step on {device}; "
+        f"loss on {'the persona turns only' if cfg.train_on == 'persona' else 'every turn'}"
+    ]
+    if cfg.lora:
+        from chatclone.training.lora import trainable_parameters
+
+        trainable, total = trainable_parameters(model)
+        lines.append(
+            f"LoRA: {trainable:,} of {total:,} parameters trainable "
+            f"({100 * trainable / total:.2f}%)"
+        )
+    return "\n".join(lines)
