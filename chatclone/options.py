@@ -13,6 +13,7 @@ booleans become `--flag/--no-flag`. A command may change a group's default (`Opt
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import types
 import typing
@@ -137,8 +138,13 @@ class Options:
         return type(self)(**{**self.to_dict(), **changes})
 
     def to_dict(self) -> dict[str, Any]:
-        """Every option by name (flat: the form saved in a run folder)."""
-        return {k: v for g in self.groups for k, v in dataclasses.asdict(getattr(self, g)).items()}
+        """Every option by name (flat: the form saved in a run folder). Copying is not using:
+        these reads are not traced."""
+        return {
+            f.name: copy.deepcopy(object.__getattribute__(getattr(self, g), f.name))
+            for g in self.groups
+            for f in dataclasses.fields(self.groups[g])
+        }
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.to_dict() == self.to_dict()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,50 @@ def chatistics_file(tmp_path) -> Path:
     path = tmp_path / "export.json"
     path.write_text(json.dumps(chatistics_records()))
     return path
+
+
+def copy_run(run: Path, runs_dir: Path, name: str | None = None) -> Path:
+    """A private copy of the run folder `run` as `runs_dir/name` (its own name by default)."""
+    return Path(shutil.copytree(run, runs_dir / (name or run.name)))
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory, tiny_model) -> Path:
+    """A finished full-weights tiny-llama run, trained once per session by `chatclone train` with
+    the default --report: 4 conversations (3 trained on, 1 held out), each with a phone number in
+    a persona turn, left unredacted; 20 steps at a high learning rate, so it beats its base model.
+    It holds eval.json, report.html, best.json, checkpoints and TensorBoard files. Read it only:
+    tests that write into a run take `run_copy` (or `copy_run`)."""
+    from chatclone import cli
+
+    root = tmp_path_factory.mktemp("finished-run")
+    data = root / "export.json"
+    records = chatistics_records(n_convs=4)
+    for c in range(4):  # a private-looking string in a persona turn of each conversation
+        records[c * 12 + 3]["text"] = f"call me on +1 415 555 26{c}1"
+    data.write_text(json.dumps(records))
+    assert cli.main(["train", "--data", str(data), "--model", str(tiny_model), "--runs-dir",
+                     str(root / "runs"), "--run-name", "r", "--batch-size", "4", "--block-size",
+                     "64", "--max-steps", "20", "--val-every", "10", "--lr", "3e-2",
+                     "--min-messages", "2", "--no-redact", "--device", "cpu", "--no-cache"]) == 0
+    return root / "runs" / "r"
+
+
+@pytest.fixture
+def run_copy(finished_run, tmp_path) -> Path:
+    """A private copy of `finished_run` under tmp_path/runs, free to change."""
+    return copy_run(finished_run, tmp_path / "runs")
+
+
+@pytest.fixture(scope="session")
+def finished_gpt2_run(tmp_path_factory, tiny_gpt2) -> Path:
+    """A finished one-step run of the tiny GPT-2 model (a tokenizer without a pad token, not a
+    Llama architecture), named run1. Read it only; copy it to change it."""
+    from chatclone.config import TrainConfig
+    from chatclone.training.loop import train
+
+    root = tmp_path_factory.mktemp("finished-gpt2-run")
+    data = root / "export.json"
+    data.write_text(json.dumps(chatistics_records()))
+    return train(TrainConfig(data=str(data), model=str(tiny_gpt2), runs_dir=str(root / "runs"),
+                             max_steps=1, cache=False, report=False, tensorboard=False))

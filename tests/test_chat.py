@@ -10,20 +10,15 @@ from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, tiny_model):
-    import json
+def run(tmp_path_factory, finished_run) -> TrainConfig:
+    """The options of a finished run named bot, alone in its runs folder (a copy of the shared one)."""
+    from conftest import copy_run
 
-    from conftest import chatistics_records
+    from chatclone.rundir import RunDir
 
-    from chatclone.training.loop import train
-
-    root = tmp_path_factory.mktemp("chat")
-    data = root / "export.json"
-    data.write_text(json.dumps(chatistics_records()))
-    cfg = TrainConfig(data=str(data), model=str(tiny_model), runs_dir=str(root / "runs"),
-                      run_name="bot", max_steps=2, block_size=64, device="cpu", cache=False)
-    train(cfg)
-    return cfg
+    runs = tmp_path_factory.mktemp("chat") / "runs"
+    saved = RunDir(copy_run(finished_run, runs, "bot")).read_config().to_dict()
+    return TrainConfig(**{**saved, "runs_dir": str(runs), "run_name": "bot"})
 
 
 def chat(run, script: str, **kw) -> str:

@@ -5,31 +5,16 @@ import json
 import pytest
 
 from chatclone import cli
-from chatclone.config import TrainConfig
 from chatclone.evaluation.audit import find_cases, mask
 from chatclone.evaluation.evaluate import contexts, evaluate, format_result
 from chatclone.evaluation.options import EvalConfig
 from chatclone.speaker_format import OTHER, PERSONA, Dialogue, Turn
-from chatclone.training.loop import train
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, tiny_model):
-    import json as _json
-
-    from conftest import chatistics_records
-
-    root = tmp_path_factory.mktemp("eval")
-    data = root / "export.json"
-    records = chatistics_records(n_convs=4)
-    for c in range(4):  # a private-looking string in a persona turn of each conversation
-        records[c * 12 + 3]["text"] = f"call me on +1 415 555 26{c}1"
-    data.write_text(_json.dumps(records))
-    cfg = TrainConfig(data=str(data), model=str(tiny_model), runs_dir=str(root / "runs"),
-                      run_name="r", batch_size=4, block_size=64, max_steps=20, lr=3e-2,
-                      min_messages=2, device="cpu", cache=False, report=False, tensorboard=False,
-                      val_every=10, redact=False)
-    return train(cfg)
+@pytest.fixture
+def run(run_copy):
+    """A private copy of the shared finished run: eval writes eval.json and report.html into it."""
+    return run_copy
 
 
 def eval_config(run_dir, **kw):

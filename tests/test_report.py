@@ -13,21 +13,10 @@ from chatclone.rundir import REPORT as REPORT_FILE
 from chatclone.rundir import RunDir
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, tiny_model):
-    import json
-
-    from conftest import chatistics_records
-
-    root = tmp_path_factory.mktemp("report")
-    data = root / "export.json"
-    data.write_text(json.dumps(chatistics_records(n_convs=4)))
-    # `chatclone train` with the default --report: evaluation and report.html at the end.
-    assert cli.main(["train", "--data", str(data), "--model", str(tiny_model), "--runs-dir",
-                     str(root / "runs"), "--run-name", "r", "--batch-size", "4", "--block-size",
-                     "64", "--max-steps", "8", "--val-every", "2", "--lr", "3e-2",
-                     "--min-messages", "2", "--device", "cpu", "--no-cache"]) == 0
-    return root / "runs" / "r"
+@pytest.fixture
+def run(finished_run):
+    """The shared finished run: `chatclone train` with the default --report wrote its report.html."""
+    return finished_run
 
 
 def test_training_ends_with_a_complete_report(run):
@@ -42,7 +31,8 @@ def test_training_ends_with_a_complete_report(run):
     assert (run / "tensorboard").is_dir() and any((run / "tensorboard").iterdir())
 
 
-def test_report_command_rebuilds_it_from_the_folder(run, capsys):
+def test_report_command_rebuilds_it_from_the_folder(run_copy, capsys):
+    run = run_copy
     (run / REPORT_FILE).unlink()
     assert cli.main(["report", "--runs-dir", str(run.parent), "--run-name", run.name]) == 0
     assert capsys.readouterr().out == f"Report: {run / REPORT_FILE}\n"
@@ -67,6 +57,7 @@ def test_report_of_a_folder_that_is_not_a_run(tmp_path, capsys):
         "Train one with: chatclone train --data EXPORT --run-name x\n")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
 def test_report_renders_in_a_headless_browser(run, tmp_path):
     from PIL import Image

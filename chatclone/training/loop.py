@@ -126,7 +126,8 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     world = accelerator.num_processes
     per_step = cfg.grad_accum * world
     epoch_steps = steps_per_epoch(len(examples), cfg.batch_size, per_step)
-    total_steps = cfg.max_steps or max(1, math.ceil(cfg.epochs * epoch_steps))
+    epochs_steps = max(1, math.ceil(cfg.epochs * epoch_steps))
+    total_steps = cfg.max_steps or epochs_steps
 
     optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
     scheduler = get_linear_schedule_with_warmup(
