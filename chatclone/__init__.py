@@ -43,14 +43,16 @@ __all__ = [
 def load_chats(*paths: str | Path, **options: Any):
     """Read chat exports (files, folders, zips, or 'sample') and apply the input options
     (`me`, `persona`, filters, redaction: those of `chatclone import`). Returns the prepared
-    conversations (`.conversations`, `outgoing` marking the persona), with who is who and what
-    was redacted."""
+    conversations (`.conversations`, `outgoing` marking the persona), who is who (`.owners`;
+    when it cannot be told, `.owners.candidates`), what was redacted and, per file, what was
+    read and skipped (`.reports`)."""
     from chatclone.cli.data import ImportConfig
     from chatclone.data.importers import load_all
     from chatclone.data.prepare import prepare_conversations
 
     inp = ImportConfig(**options).input
-    return prepare_conversations(load_all([str(p) for p in paths], inp.format), inp)
+    result = load_all([str(p) for p in paths], inp.format)
+    return prepare_conversations(result, inp, strict=False)
 
 
 def train(**options: Any) -> Path:
@@ -64,11 +66,16 @@ def train(**options: Any) -> Path:
 
 def evaluate(**options: Any) -> dict:
     """Score a run on its held-out conversations next to its base model (the options of
-    `chatclone eval`); writes `<run>/eval.json` and returns the same dictionary."""
+    `chatclone eval`); writes `<run>/eval.json` and `report.html`, and returns the scores."""
     from chatclone.evaluation.evaluate import evaluate as run_evaluation
     from chatclone.evaluation.options import EvalConfig
+    from chatclone.evaluation.report_html import write_report
+    from chatclone.rundir import RunDir
 
-    return run_evaluation(EvalConfig(**options), progress=False)
+    cfg = EvalConfig(**options)
+    result = run_evaluation(cfg, progress=False)
+    write_report(RunDir.of(cfg))
+    return result
 
 
 def load_engine(**options: Any):
@@ -86,7 +93,7 @@ def load_engine(**options: Any):
 
 def export(**options: Any) -> Path:
     """Export a run (the options of `chatclone export`); returns the file or folder written."""
-    from chatclone.export.export import ExportConfig
-    from chatclone.export.export import export as run_export
+    from chatclone.exporting.export import ExportConfig
+    from chatclone.exporting.export import export as run_export
 
     return run_export(ExportConfig(**options))

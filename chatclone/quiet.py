@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 
 
 def quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from transformers.utils import logging
+    from transformers.utils import logging as hf_logging
 
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     warnings.filterwarnings("ignore", message=".*mean_resizing.*")
+    # accelerate saves tied embeddings once and says so at every checkpoint; reloading ties
+    # them again (checked by the resume tests), so the notice is only noise for users.
+    logging.getLogger("accelerate.utils.other").setLevel(logging.ERROR)

@@ -1,4 +1,5 @@
-"""Shared test assets: a tiny tokenizer and tiny random-init models, built here, never downloaded."""
+"""Shared test assets: a tiny tokenizer, tiny random-init models and finished tiny runs trained
+once per session, all built here, never downloaded."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from chatclone.config import TrainConfig
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -138,9 +143,54 @@ def run_copy(finished_run, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def short_run(tmp_path_factory, tiny_model) -> Path:
+    """A finished full-weights tiny-llama run named run1 that stays close to its base model: 2
+    steps at the default learning rate on `chatistics_records()` (3 conversations), no report or
+    TensorBoard files. Read it only; copy it (`copy_run`) to change it or to rename it."""
+    from chatclone.config import TrainConfig
+    from chatclone.training.loop import train
+
+    root = tmp_path_factory.mktemp("short-run")
+    data = root / "export.json"
+    data.write_text(json.dumps(chatistics_records()))
+    return train(TrainConfig(data=str(data), model=str(tiny_model), runs_dir=str(root / "runs"),
+                             max_steps=2, block_size=64, device="cpu", cache=False, report=False,
+                             tensorboard=False))
+
+
+@pytest.fixture(scope="session")
+def uninterrupted_gpt2_run(tmp_path_factory, tiny_gpt2) -> Path:
+    """The reference of the resume tests: the tiny GPT-2 model (dropout on) trained 6 steps of
+    1 example x 2 accumulated, a checkpoint every 2, on `chatistics_records()`, never interrupted.
+    Read it only; `same_training` tells whether a test's options match it."""
+    from chatclone.config import TrainConfig
+    from chatclone.training.loop import train
+
+    root = tmp_path_factory.mktemp("uninterrupted-gpt2-run")
+    data = root / "export.json"
+    data.write_text(json.dumps(chatistics_records()))
+    return train(TrainConfig(data=str(data), model=str(tiny_gpt2), runs_dir=str(root / "runs"),
+                             run_name="full", batch_size=1, grad_accum=2, block_size=64,
+                             max_steps=6, save_every=2, lr=1e-3, min_messages=2, device="cpu",
+                             cache=False, report=False, tensorboard=False))
+
+
+def same_training(run_dir: Path, cfg: TrainConfig) -> bool:
+    """Whether the run in `run_dir` was trained with the options `cfg` gives, on an export of the
+    same content; the run's name, its folder and the export's path aside."""
+    from chatclone.rundir import RunDir
+
+    saved = RunDir(run_dir).read_config()
+    aside = {"run_name", "runs_dir", "data", "resume"}
+    return ({k: v for k, v in saved.to_dict().items() if k not in aside}
+            == {k: v for k, v in cfg.to_dict().items() if k not in aside}
+            and Path(saved.data).read_bytes() == Path(cfg.data).read_bytes())
+
+
+@pytest.fixture(scope="session")
 def finished_gpt2_run(tmp_path_factory, tiny_gpt2) -> Path:
-    """A finished one-step run of the tiny GPT-2 model (a tokenizer without a pad token, not a
-    Llama architecture), named run1. Read it only; copy it to change it."""
+    """A finished one-step run named run1 of the tiny GPT-2 model, whose tokenizer has no pad
+    token and whose architecture is not Llama. Read it only; copy it (`copy_run`) to change it."""
     from chatclone.config import TrainConfig
     from chatclone.training.loop import train
 
@@ -148,4 +198,5 @@ def finished_gpt2_run(tmp_path_factory, tiny_gpt2) -> Path:
     data = root / "export.json"
     data.write_text(json.dumps(chatistics_records()))
     return train(TrainConfig(data=str(data), model=str(tiny_gpt2), runs_dir=str(root / "runs"),
-                             max_steps=1, cache=False, report=False, tensorboard=False))
+                             max_steps=1, device="cpu", cache=False, report=False,
+                             tensorboard=False))

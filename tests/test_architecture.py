@@ -22,7 +22,7 @@ LAYERS = {
     "chatclone.inference": 3,
     "chatclone.evaluation": 4,
     "chatclone.serving": 5,
-    "chatclone.export": 5,
+    "chatclone.exporting": 5,
     "chatclone.cli": 6,
     "chatclone": 7,  # the library facade (`chatclone/__init__.py`) and `python -m chatclone`
 }

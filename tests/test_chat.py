@@ -10,14 +10,15 @@ from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, finished_run) -> TrainConfig:
-    """The options of a finished run named bot, alone in its runs folder (a copy of the shared one)."""
+def run(tmp_path_factory, short_run) -> TrainConfig:
+    """The options of a finished run named bot, alone in its runs folder (a copy of the shared
+    short run)."""
     from conftest import copy_run
 
     from chatclone.rundir import RunDir
 
     runs = tmp_path_factory.mktemp("chat") / "runs"
-    saved = RunDir(copy_run(finished_run, runs, "bot")).read_config().to_dict()
+    saved = RunDir(copy_run(short_run, runs, "bot")).read_config().to_dict()
     return TrainConfig(**{**saved, "runs_dir": str(runs), "run_name": "bot"})
 
 

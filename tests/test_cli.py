@@ -32,6 +32,7 @@ def test_help_loads_no_torch(argv):
     assert "usage: chatclone" in out
 
 
+@pytest.mark.slow
 def test_error_is_one_line_without_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "chatclone", "train", "--data", str(tmp_path / "missing.json")],

@@ -57,6 +57,7 @@ def one_process(data, tiny_model, runs, name: str, *extra: str) -> list[float]:
     return losses(runs / name)
 
 
+@pytest.mark.slow
 def test_two_processes_follow_one_process_with_the_doubled_batch(data, tiny_model, tmp_path):
     runs = tmp_path / "runs"
     out = torchrun(["--data", str(data), "--model", str(tiny_model), "--runs-dir", str(runs),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -9,7 +11,7 @@ torch = pytest.importorskip("torch")
 from chatclone.cli.main import main  # noqa: E402
 from chatclone.config import TrainConfig  # noqa: E402
 from chatclone.errors import ChatcloneError  # noqa: E402
-from chatclone.export.export import ExportConfig, chat_template, export, modelfile  # noqa: E402
+from chatclone.exporting.export import ExportConfig, chat_template, export, modelfile  # noqa: E402
 from chatclone.rundir import RunDir  # noqa: E402
 from chatclone.sampling import SamplingOptions  # noqa: E402
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn  # noqa: E402
@@ -21,20 +23,13 @@ MESSAGES = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": 
             {"role": "user", "content": "What did you do today?"}]
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, tiny_model):
-    import json
+@pytest.fixture
+def run(short_run, tmp_path) -> Path:
+    """A runs folder holding a private copy of the shared short run run1 (exports write into it)."""
+    from conftest import copy_run
 
-    from conftest import chatistics_records
-
-    from chatclone.training.loop import train
-
-    root = tmp_path_factory.mktemp("export")
-    (root / "export.json").write_text(json.dumps(chatistics_records()))
-    train(TrainConfig(data=str(root / "export.json"), model=str(tiny_model),
-                      runs_dir=str(root / "runs"), max_steps=2, cache=False, report=False,
-                      tensorboard=False))
-    return root / "runs"
+    copy_run(short_run, tmp_path / "runs")
+    return tmp_path / "runs"
 
 
 def reference(runs):
@@ -165,17 +160,10 @@ def test_lora_run_is_merged(tmp_path, tiny_model):
     assert torch.allclose(prompt_logits(merged, merged_tok), expected, atol=1e-5)
 
 
-def test_non_llama_models_are_refused_with_the_supported_list(tmp_path, tiny_gpt2):
-    import json
+def test_non_llama_models_are_refused_with_the_supported_list(tmp_path, finished_gpt2_run):
+    from conftest import copy_run
 
-    from conftest import chatistics_records
-
-    from chatclone.training.loop import train
-
-    (tmp_path / "export.json").write_text(json.dumps(chatistics_records()))
-    train(TrainConfig(data=str(tmp_path / "export.json"), model=str(tiny_gpt2),
-                      runs_dir=str(tmp_path / "runs"), max_steps=1, cache=False, report=False,
-                      tensorboard=False))
+    copy_run(finished_gpt2_run, tmp_path / "runs")
     with pytest.raises(ChatcloneError) as err:
         export(ExportConfig(runs_dir=str(tmp_path / "runs"), to="gguf"))
     assert str(err.value) == (

@@ -18,6 +18,7 @@ def outputs(cell) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", []) if o["output_type"] == "stream")
 
 
+@pytest.mark.slow
 def test_quickstart_notebook_runs_on_cpu_with_a_tiny_model(tmp_path, tiny_model, monkeypatch):
     from conftest import chatistics_records
 

@@ -36,10 +36,15 @@ def weights(run_dir):
     return AutoModelForCausalLM.from_pretrained(run_dir).state_dict()
 
 
-def test_resume_needs_only_the_run_name(tmp_path, chatistics_file, tiny_gpt2, capsys):
-    full = train(options(tmp_path, chatistics_file, tiny_gpt2, "full"))
+def test_resume_needs_only_the_run_name(tmp_path, chatistics_file, tiny_gpt2,
+                                       uninterrupted_gpt2_run, capsys):
+    from conftest import same_training
+
+    full = uninterrupted_gpt2_run
+    cut = options(tmp_path, chatistics_file, tiny_gpt2, "cut")
+    assert same_training(full, cut)
     with pytest.raises(Killed):
-        train(options(tmp_path, chatistics_file, tiny_gpt2, "cut"), on_step=kill_at(3))
+        train(cut, on_step=kill_at(3))
     runs = str(tmp_path / "runs")
     assert cli.main(["train", "--runs-dir", runs, "--run-name", "cut", "--resume"]) == 0
     a, b = weights(full), weights(tmp_path / "runs" / "cut")

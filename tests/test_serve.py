@@ -184,6 +184,7 @@ def wait_for(condition, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_load_50_clients_by_5_requests_get_complete_replies_or_clean_refusals(tiny):
     engine = ReplyEngine(*tiny)
     expected = engine.generate([Turn(OTHER, "Do you like pizza?")],

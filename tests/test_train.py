@@ -1,7 +1,9 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
+from conftest import chatistics_records, copy_run, same_training
 
 from chatclone.config import TrainConfig
 from chatclone.errors import ChatcloneError
@@ -18,16 +20,34 @@ def config(tmp_path, data, model, **kw):
     return TrainConfig(**base)
 
 
+@pytest.fixture(scope="module")
+def four_step_run(tmp_path_factory, tiny_model) -> TrainConfig:
+    """The options of a finished run with this module's defaults (4 steps, a checkpoint every 2),
+    trained once for the module. Read it only; `copy_of` gives a private copy."""
+    root = tmp_path_factory.mktemp("four-steps")
+    data = root / "export.json"
+    data.write_text(json.dumps(chatistics_records()))
+    cfg = config(root, data, tiny_model)
+    train(cfg)
+    return cfg
+
+
+def copy_of(run: TrainConfig, tmp_path) -> Path:
+    """A private copy of the run as tmp_path/runs/r, the folder `config(tmp_path, run.data, ...)`
+    names."""
+    return copy_run(run.run_dir, tmp_path / "runs")
+
+
 def weights(run_dir):
     from transformers import AutoModelForCausalLM
 
     return AutoModelForCausalLM.from_pretrained(run_dir).state_dict()
 
 
-def test_run_folder_is_a_standard_model_and_describes_itself(tmp_path, chatistics_file, tiny_model):
+def test_run_folder_is_a_standard_model_and_describes_itself(four_step_run, tiny_model):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    run_dir = train(config(tmp_path, chatistics_file, tiny_model))
+    run_dir = four_step_run.run_dir
     model = AutoModelForCausalLM.from_pretrained(run_dir)
     tok = AutoTokenizer.from_pretrained(run_dir)
     assert tok.convert_tokens_to_ids("<speaker1>") != tok.unk_token_id
@@ -49,11 +69,12 @@ def test_loss_goes_down_when_training_longer(tmp_path, chatistics_file, tiny_mod
 
 
 @pytest.mark.parametrize("stop_at", [3, 5])
-def test_resume_matches_an_uninterrupted_run(tmp_path, chatistics_file, tiny_gpt2, stop_at):
+def test_resume_matches_an_uninterrupted_run(tmp_path, chatistics_file, tiny_gpt2,
+                                             uninterrupted_gpt2_run, stop_at):
     # tiny_gpt2 has dropout, so the RNG state must be restored too; 3 examples / (2x2) per step
     # means every step is a new epoch here, so the data position across epochs is exercised.
     kw = dict(max_steps=6, batch_size=1, grad_accum=2)
-    full = train(config(tmp_path, chatistics_file, tiny_gpt2, run_name="full", **kw))
+    full = uninterrupted_gpt2_run
 
     class Killed(Exception):
         pass
@@ -63,6 +84,7 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, chatistics_file, tiny_gpt
             raise Killed
 
     cut = config(tmp_path, chatistics_file, tiny_gpt2, run_name="cut", **kw)
+    assert same_training(full, cut)
     with pytest.raises(Killed):
         train(cut, on_step=kill)
     assert checkpoint.latest_checkpoint(cut.run_dir).name == f"step-{stop_at - stop_at % 2:06d}"
@@ -97,29 +119,28 @@ def test_kill_during_save_keeps_previous_checkpoint(tmp_path, chatistics_file, t
     assert not list(checkpoint.checkpoints_dir(cfg.run_dir).glob(".tmp-*"))
 
 
-def test_incomplete_checkpoint_is_refused(tmp_path, chatistics_file, tiny_model):
-    cfg = config(tmp_path, chatistics_file, tiny_model)
-    train(cfg)
-    latest = checkpoint.latest_checkpoint(cfg.run_dir)
+def test_incomplete_checkpoint_is_refused(tmp_path, four_step_run, tiny_model):
+    run_dir = copy_of(four_step_run, tmp_path)
+    latest = checkpoint.latest_checkpoint(run_dir)
     (latest / "optimizer.bin").unlink()
     with pytest.raises(ChatcloneError) as err:
-        train(config(tmp_path, chatistics_file, tiny_model, resume=True, max_steps=6))
+        train(config(tmp_path, four_step_run.data, tiny_model, resume=True, max_steps=6))
     assert str(err.value) == (
         f"checkpoint {latest} is incomplete: missing optimizer.bin. Delete it and point "
         f"{latest.parent / 'latest'} at an earlier one (step-000002)"
     )
 
 
-def test_existing_run_is_not_overwritten(tmp_path, chatistics_file, tiny_model):
-    train(config(tmp_path, chatistics_file, tiny_model, max_steps=1))
+def test_existing_run_is_not_overwritten(tmp_path, four_step_run, tiny_model):
+    copy_of(four_step_run, tmp_path)
     with pytest.raises(ChatcloneError, match="run 'r' already exists in .*; pass --resume"):
-        train(config(tmp_path, chatistics_file, tiny_model, max_steps=1))
+        train(config(tmp_path, four_step_run.data, tiny_model))
 
 
-def test_resume_with_other_options_is_refused(tmp_path, chatistics_file, tiny_model):
-    train(config(tmp_path, chatistics_file, tiny_model, max_steps=2))
+def test_resume_with_other_options_is_refused(tmp_path, four_step_run, tiny_model):
+    copy_of(four_step_run, tmp_path)
     with pytest.raises(ChatcloneError, match="was trained with --block-size 64; resume with the same"):
-        train(config(tmp_path, chatistics_file, tiny_model, resume=True, block_size=32))
+        train(config(tmp_path, four_step_run.data, tiny_model, resume=True, block_size=32))
 
 
 @pytest.mark.parametrize("name", ["a/b", "a\\b", "..", "../x"])
@@ -128,9 +149,8 @@ def test_bad_run_names(name):
         TrainConfig(data="sample", run_name=name)
 
 
-def test_gpt2_style_tokenizer_without_pad_token(tmp_path, chatistics_file, tiny_gpt2):
-    run_dir = train(config(tmp_path, chatistics_file, tiny_gpt2, max_steps=1))
+def test_gpt2_style_tokenizer_without_pad_token(finished_gpt2_run):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(run_dir)
+    tok = AutoTokenizer.from_pretrained(finished_gpt2_run)
     assert tok.pad_token is not None

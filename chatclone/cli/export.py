@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
-from chatclone.export.export import ExportConfig
+from chatclone.exporting.export import ExportConfig
 
 
 def cmd_export(ns: argparse.Namespace) -> int:
-    from chatclone.export.export import export
+    from chatclone.exporting.export import export
 
     cfg = ExportConfig.from_namespace(ns)
     path = export(cfg)

@@ -33,6 +33,7 @@ class Prepared:
     removed: Counter = field(default_factory=Counter)
     redactions: Counter = field(default_factory=Counter)
     samples: list[tuple[str, str]] = field(default_factory=list)  # (before, after) for --preview
+    reports: list = field(default_factory=list)  # per file: what was read, imported, skipped
 
 
 def filters_of(inp: InputOptions) -> Filters:
@@ -68,7 +69,7 @@ def prepare_conversations(
         everyone = {s for c in convs for s in c.participants}
         keep = _persona_names(convs, owners, persona) if keep_name else set()
         redactor = Redactor(everyone, keep)
-    prepared = Prepared([], owners, removed)
+    prepared = Prepared([], owners, removed, reports=result.reports)
     renamed = {}
     for conv in convs:
         with gc_paused():

@@ -66,6 +66,8 @@ class ReplyEngine:
         # Only the last position's logits are needed: skips a (prompt x vocab) matmul.
         params = inspect.signature(model.forward).parameters
         self._forward_kw = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+        # The key/value cache is `cache` in recent transformers, `past_key_values` before.
+        self._cache = "cache" if "cache" in params else "past_key_values"
         self._newline_ids: list[int] | None = None
         self._lock = threading.Lock()  # the tokenizer is shared by concurrent generations
 
@@ -161,9 +163,9 @@ class ReplyEngine:
                 if cancel is not None and cancel.is_set():
                     return
                 out = self.model(
-                    input_ids=step, past_key_values=past, use_cache=True, **self._forward_kw
+                    input_ids=step, use_cache=True, **{self._cache: past}, **self._forward_kw
                 )
-                past = out.past_key_values
+                past = getattr(out, self._cache)
                 scores = out.logits[:, -1, :].float()
                 if n < cfg.min_new_tokens:
                     scores[:, banned] = -float("inf")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from chatclone.config import RunOptions
 from chatclone.errors import ChatcloneError
-from chatclone.export.gguf import QUANTS
+from chatclone.exporting.gguf import QUANTS
 from chatclone.options import Group, Options, opt
 from chatclone.rundir import RunDir
 from chatclone.sampling import SamplingOptions
@@ -130,7 +130,7 @@ def export_hf(model, tokenizer, out: Path) -> Path:
 
 
 def export_gguf(model, tokenizer, out: Path, quant: str, name: str) -> Path:
-    from chatclone.export.gguf import write_gguf
+    from chatclone.exporting.gguf import write_gguf
 
     out.mkdir(parents=True, exist_ok=True)
     return write_gguf(model, tokenizer, out / f"{name}-{quant}.gguf", quant, chat_template(), name)
