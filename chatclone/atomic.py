@@ -18,9 +18,11 @@ def temp_sibling(target: Path) -> Path:
     return target.with_name(f".tmp-{target.name}.{os.getpid()}")
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` atomically; the parent folder is created if needed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_text(path: Path, text: str, make_parents: bool = True) -> Path:
+    """Write `text` (UTF-8) to `path` atomically; the parent folder is created if needed
+    (unless `make_parents` is False: then a missing folder is an OSError, as for `open`)."""
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(path)
     try:
         with open(tmp, "w", encoding="utf-8") as f:

@@ -1,10 +1,10 @@
-"""The option groups shared by several stages, and the options of `train`, `chat` and `reply`.
+"""The options of the input side and of `train`: the groups the run folder saves.
 
 No torch here: `--help` must stay fast. `TrainConfig` is saved in every run folder
 (`rundir.RunDir.write_config`), so a run describes itself: `chat`, `eval`, `export` and
-`train --resume` read the model, the data and the recipe back from it.
-Stage-only options live with their stage (`evaluation.options`, `serving.options`,
-`export.export`).
+`train --resume` read the model, the data and the recipe back from it. The options of
+replying are in `sampling`; stage-only options live with their stage (`evaluation.options`,
+`serving.options`, `exporting.export`).
 """
 
 from __future__ import annotations

@@ -84,7 +84,8 @@ class Options:
     """A command's options: one instance of each group in `groups` (name -> group class)."""
 
     groups: ClassVar[dict[str, type]] = {}
-    _owner: ClassVar[dict[str, str]] = {}  # option name -> the group that holds it
+    _owner: ClassVar[dict[str, str]] = {}  # option (or derived value) -> the group holding it
+    fields: ClassVar[frozenset[str]] = frozenset()  # the option names
     defaults: ClassVar[dict[str, Any]] = {}  # this command's own defaults for group fields
 
     def __init_subclass__(cls, **kw: Any) -> None:
@@ -104,9 +105,10 @@ class Options:
         if clash:
             raise TypeError(f"{cls.__name__}: {', '.join(clash)} names both a group and an option")
         cls._owner = seen
+        cls.fields = frozenset(f.name for g in cls.groups.values() for f in dataclasses.fields(g))
 
     def __init__(self, **values: Any) -> None:
-        unknown = set(values) - set(self._owner) - set(self.groups)
+        unknown = set(values) - self.fields - set(self.groups)
         if unknown:
             raise TypeError(f"{type(self).__name__} has no option {', '.join(sorted(unknown))}")
         for gname, group in self.groups.items():
@@ -171,7 +173,7 @@ class Options:
 
     @classmethod
     def from_namespace(cls: type[T], ns: argparse.Namespace, **overrides: Any) -> T:
-        values = {k: v for k, v in vars(ns).items() if k in cls._owner}
+        values = {k: v for k, v in vars(ns).items() if k in cls.fields}
         return cls(**{**values, **overrides})
 
 

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from chatclone import atomic
-from chatclone.config import TrainConfig
+from chatclone.config import RunOptions, TrainConfig
 from chatclone.errors import ChatcloneError
+from chatclone.options import Options
 from chatclone.speaker_format import Dialogue, Turn
 
 CONFIG = "chatclone.json"
@@ -50,8 +51,9 @@ class RunDir:
     path: Path
 
     @classmethod
-    def of(cls, options: Any) -> RunDir:
-        """The run folder named by options with `run_name` and `runs_dir`."""
+    def of(cls, options: RunOptions | Options) -> RunDir:
+        """The run folder named by options with `run_name` and `runs_dir` (`RunOptions`, or a
+        command's options that hold them)."""
         return cls(Path(options.runs_dir) / options.run_name)
 
     @property
@@ -102,8 +104,7 @@ class RunDir:
     def read_config(self) -> TrainConfig:
         self.require(model=False)
         data = json.loads((self.path / CONFIG).read_text())
-        known = TrainConfig._owner
-        return TrainConfig(**{k: v for k, v in data.items() if k in known})
+        return TrainConfig(**{k: v for k, v in data.items() if k in TrainConfig.fields})
 
     def write_config(self, cfg: TrainConfig) -> None:
         write_json(self.path / CONFIG, cfg.to_dict())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from chatclone import atomic
 from chatclone.config import RunOptions
 from chatclone.errors import ChatcloneError
 from chatclone.exporting.gguf import QUANTS
@@ -139,7 +140,9 @@ def export_gguf(model, tokenizer, out: Path, quant: str, name: str) -> Path:
 def export_ollama(model, tokenizer, out: Path, quant: str, name: str) -> Path:
     path = export_gguf(model, tokenizer, out, quant, name)
     context = model.config.max_position_embeddings
-    (out / "Modelfile").write_text(modelfile(path.name, tokenizer.eos_token, min(context, 4096)))
+    atomic.write_text(
+        out / "Modelfile", modelfile(path.name, tokenizer.eos_token, min(context, 4096))
+    )
     return out / "Modelfile"
 
 

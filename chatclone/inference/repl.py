@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from chatclone import atomic
 from chatclone.errors import ChatcloneError
 from chatclone.rundir import RunDir
 from chatclone.sampling import ChatConfig, ReplyConfig, SamplingOptions
@@ -145,7 +146,7 @@ class Session:
             raise ChatcloneError("/save needs a file name, e.g. /save chat.txt")
         path = Path(arg).expanduser()
         try:
-            path.write_text(FORMAT.render(self.history), encoding="utf-8")
+            atomic.write_text(path, FORMAT.render(self.history), make_parents=False)
         except OSError as e:
             raise ChatcloneError(
                 f"could not write {path}: {e.strerror}; pick another file"
