@@ -56,12 +56,14 @@ def load_chats(*paths: str | Path, **options: Any):
 
 
 def train(**options: Any) -> Path:
-    """Fine-tune a model (the options of `chatclone train`); returns the run folder. Unlike
-    the command, it does not evaluate afterwards: call `evaluate` for that."""
-    from chatclone.config import TrainConfig
+    """Fine-tune a model (the options of `chatclone train`); returns the run folder. With
+    `resume=True`, the options saved in the run folder are used, those given here on top, as
+    `chatclone train --resume` does. Unlike the command, it does not evaluate afterwards: call
+    `evaluate` for that."""
+    from chatclone.cli.train import train_config
     from chatclone.training.loop import train as run_training
 
-    return run_training(TrainConfig(**options))
+    return run_training(train_config(options))
 
 
 def evaluate(**options: Any) -> dict:

@@ -3,7 +3,7 @@
 A dialogue is a list of turns, each spoken by the persona (the voice the model learns,
 `<speaker1>`) or by the other side (`<speaker2>`), one turn a line. `SpeakerFormat` is the only
 place that knows this: training renders and encodes with it, the reply engine builds its prompt
-and ends the reply with it, and the exports take their chat templates and stop strings from it.
+and ends the reply with it, and the exports take their chat templates (and Ollama's stops) from it.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class SpeakerFormat:
     def stop_texts(self) -> tuple[str, ...]:
         """Every text that ends the persona's turn when the model writes it: either speaker
         tag (the model starts another turn) or the newline. Chat, eval and serve stop here, and
-        the exports (Ollama's Modelfile, the GGUF chat template) get the same list."""
+        so does an exported Ollama model (its Modelfile's stops)."""
         return (*self.tags, self.turn_end)
 
     def end_of_turn(self, text: str, extra: tuple[str, ...] | list[str] = ()) -> int | None:

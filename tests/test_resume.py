@@ -87,3 +87,13 @@ def test_an_option_given_on_resume_overrides_the_saved_one_or_is_refused(
     assert saved["max_steps"] == 8 and saved["batch_size"] == 1
     assert [json.loads(line)["step"] for line in
             (tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()][-1] == 8
+
+
+def test_the_library_resumes_from_the_run_folder_too(tmp_path, chatistics_file, tiny_model):
+    import chatclone
+
+    with pytest.raises(Killed):
+        train(options(tmp_path, chatistics_file, tiny_model, "r"), on_step=kill_at(3))
+    run_dir = chatclone.train(run_name="r", runs_dir=str(tmp_path / "runs"), resume=True)
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps[-1] == 6 and (run_dir / "config.json").is_file()

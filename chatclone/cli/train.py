@@ -18,12 +18,23 @@ def given_options(argv: list[str]) -> dict:
     return vars(given)
 
 
+def train_config(given: dict) -> TrainConfig:
+    """The options of this run from those `given`: with `resume`, the ones saved in the run
+    folder with the given ones on top (a changed fixed option is refused later, by name)."""
+    defaults = RunOptions()
+    run_options = RunOptions(
+        given.get("run_name", defaults.run_name), given.get("runs_dir", defaults.runs_dir)
+    )
+    run = RunDir.of(run_options)
+    if given.get("resume") and run.is_run():
+        return run.resume_config(given)
+    return TrainConfig(**given)
+
+
 def train_options(ns: argparse.Namespace) -> TrainConfig:
-    """The options of this run: with `--resume`, those saved in the run folder, with any given
-    on the command line on top (a changed fixed option is refused later, by name)."""
-    run = RunDir.of(RunOptions(ns.run_name, ns.runs_dir))
-    if ns.resume and run.is_run():
-        return run.resume_config(given_options(getattr(ns, "argv", [])))
+    """`train_config` of the options written on the command line (defaults for the rest)."""
+    if ns.resume:
+        return train_config({**given_options(getattr(ns, "argv", [])), "resume": True})
     return TrainConfig.from_namespace(ns)
 
 
