@@ -18,9 +18,18 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 CORPUS = [
-    "Hi", "Hey - how are you?", "I am fine, thanks. And you?", "Good morning!",
-    "What did you do today?", "I went to the park and read a book.", "Am I speaking to a bot?",
-    "No, I am a person.", "See you tomorrow", "Bye!", "Do you like pizza?", "Yes, a lot.",
+    "Hi",
+    "Hey - how are you?",
+    "I am fine, thanks. And you?",
+    "Good morning!",
+    "What did you do today?",
+    "I went to the park and read a book.",
+    "Am I speaking to a bot?",
+    "No, I am a person.",
+    "See you tomorrow",
+    "Bye!",
+    "Do you like pizza?",
+    "Yes, a lot.",
 ]
 
 
@@ -48,7 +57,8 @@ def make_tokenizer(path: Path):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<|endoftext|>"],
+        vocab_size=300,
+        special_tokens=["<|endoftext|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(CORPUS * 5, trainer)
@@ -64,15 +74,32 @@ def make_model_dir(path: Path, arch: str = "llama", dropout: float = 0.0) -> Pat
     tokenizer = make_tokenizer(path)
     torch.manual_seed(0)
     if arch == "llama":
-        cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                          num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
-                          max_position_embeddings=512, attention_dropout=dropout,
-                          eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
+        cfg = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            max_position_embeddings=512,
+            attention_dropout=dropout,
+            eos_token_id=tokenizer.eos_token_id,
+            bos_token_id=None,
+        )
         model = LlamaForCausalLM(cfg)
     else:
-        cfg = GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=512,
-                         resid_pdrop=dropout, embd_pdrop=dropout, attn_pdrop=dropout,
-                         eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id)
+        cfg = GPT2Config(
+            vocab_size=len(tokenizer),
+            n_embd=32,
+            n_layer=2,
+            n_head=2,
+            n_positions=512,
+            resid_pdrop=dropout,
+            embd_pdrop=dropout,
+            attn_pdrop=dropout,
+            eos_token_id=tokenizer.eos_token_id,
+            bos_token_id=tokenizer.eos_token_id,
+        )
         model = GPT2LMHeadModel(cfg)
     model.save_pretrained(path)
     return path
@@ -93,12 +120,18 @@ def chatistics_records(n_convs: int = 3, n_msgs: int = 12, start: float = 1.6e9)
     for c in range(n_convs):
         for m in range(n_msgs):
             outgoing = m % 2 == 1
-            records.append({
-                "timestamp": start + c * 1e5 + m * 60, "conversationId": f"conv{c}",
-                "conversationWithName": f"Friend {c}", "senderName": "Me" if outgoing else f"Friend {c}",
-                "outgoing": outgoing, "text": f"{CORPUS[(m + c) % len(CORPUS)]} ({c}.{m})",
-                "language": "en", "platform": "telegram",
-            })
+            records.append(
+                {
+                    "timestamp": start + c * 1e5 + m * 60,
+                    "conversationId": f"conv{c}",
+                    "conversationWithName": f"Friend {c}",
+                    "senderName": "Me" if outgoing else f"Friend {c}",
+                    "outgoing": outgoing,
+                    "text": f"{CORPUS[(m + c) % len(CORPUS)]} ({c}.{m})",
+                    "language": "en",
+                    "platform": "telegram",
+                }
+            )
     return records
 
 
@@ -129,10 +162,38 @@ def finished_run(tmp_path_factory, tiny_model) -> Path:
     for c in range(4):  # a private-looking string in a persona turn of each conversation
         records[c * 12 + 3]["text"] = f"call me on +1 415 555 26{c}1"
     data.write_text(json.dumps(records))
-    assert cli.main(["train", "--data", str(data), "--model", str(tiny_model), "--runs-dir",
-                     str(root / "runs"), "--run-name", "r", "--batch-size", "4", "--block-size",
-                     "64", "--max-steps", "20", "--val-every", "10", "--lr", "3e-2",
-                     "--min-messages", "2", "--no-redact", "--device", "cpu", "--no-cache"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--model",
+                str(tiny_model),
+                "--runs-dir",
+                str(root / "runs"),
+                "--run-name",
+                "r",
+                "--batch-size",
+                "4",
+                "--block-size",
+                "64",
+                "--max-steps",
+                "20",
+                "--val-every",
+                "10",
+                "--lr",
+                "3e-2",
+                "--min-messages",
+                "2",
+                "--no-redact",
+                "--device",
+                "cpu",
+                "--no-cache",
+            ]
+        )
+        == 0
+    )
     return root / "runs" / "r"
 
 
@@ -153,9 +214,19 @@ def short_run(tmp_path_factory, tiny_model) -> Path:
     root = tmp_path_factory.mktemp("short-run")
     data = root / "export.json"
     data.write_text(json.dumps(chatistics_records()))
-    return train(TrainConfig(data=str(data), model=str(tiny_model), runs_dir=str(root / "runs"),
-                             max_steps=2, block_size=64, device="cpu", cache=False, report=False,
-                             tensorboard=False))
+    return train(
+        TrainConfig(
+            data=str(data),
+            model=str(tiny_model),
+            runs_dir=str(root / "runs"),
+            max_steps=2,
+            block_size=64,
+            device="cpu",
+            cache=False,
+            report=False,
+            tensorboard=False,
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -169,10 +240,25 @@ def uninterrupted_gpt2_run(tmp_path_factory, tiny_gpt2) -> Path:
     root = tmp_path_factory.mktemp("uninterrupted-gpt2-run")
     data = root / "export.json"
     data.write_text(json.dumps(chatistics_records()))
-    return train(TrainConfig(data=str(data), model=str(tiny_gpt2), runs_dir=str(root / "runs"),
-                             run_name="full", batch_size=1, grad_accum=2, block_size=64,
-                             max_steps=6, save_every=2, lr=1e-3, min_messages=2, device="cpu",
-                             cache=False, report=False, tensorboard=False))
+    return train(
+        TrainConfig(
+            data=str(data),
+            model=str(tiny_gpt2),
+            runs_dir=str(root / "runs"),
+            run_name="full",
+            batch_size=1,
+            grad_accum=2,
+            block_size=64,
+            max_steps=6,
+            save_every=2,
+            lr=1e-3,
+            min_messages=2,
+            device="cpu",
+            cache=False,
+            report=False,
+            tensorboard=False,
+        )
+    )
 
 
 def same_training(run_dir: Path, cfg: TrainConfig) -> bool:
@@ -182,9 +268,9 @@ def same_training(run_dir: Path, cfg: TrainConfig) -> bool:
 
     saved = RunDir(run_dir).read_config()
     aside = {"run_name", "runs_dir", "data", "resume"}
-    return ({k: v for k, v in saved.to_dict().items() if k not in aside}
-            == {k: v for k, v in cfg.to_dict().items() if k not in aside}
-            and Path(saved.data).read_bytes() == Path(cfg.data).read_bytes())
+    return {k: v for k, v in saved.to_dict().items() if k not in aside} == {
+        k: v for k, v in cfg.to_dict().items() if k not in aside
+    } and Path(saved.data).read_bytes() == Path(cfg.data).read_bytes()
 
 
 @pytest.fixture(scope="session")
@@ -197,6 +283,15 @@ def finished_gpt2_run(tmp_path_factory, tiny_gpt2) -> Path:
     root = tmp_path_factory.mktemp("finished-gpt2-run")
     data = root / "export.json"
     data.write_text(json.dumps(chatistics_records()))
-    return train(TrainConfig(data=str(data), model=str(tiny_gpt2), runs_dir=str(root / "runs"),
-                             max_steps=1, device="cpu", cache=False, report=False,
-                             tensorboard=False))
+    return train(
+        TrainConfig(
+            data=str(data),
+            model=str(tiny_gpt2),
+            runs_dir=str(root / "runs"),
+            max_steps=1,
+            device="cpu",
+            cache=False,
+            report=False,
+            tensorboard=False,
+        )
+    )

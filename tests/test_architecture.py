@@ -51,8 +51,10 @@ def imports(path: Path) -> set[str]:
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             # `from chatclone.training import loop` imports the module chatclone.training.loop.
-            found |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in MODULES
-                      else node.module for a in node.names}
+            found |= {
+                f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in MODULES else node.module
+                for a in node.names
+            }
     return {resolve(n) for n in found if n == "chatclone" or n.startswith("chatclone.")}
 
 
@@ -72,8 +74,9 @@ def layer(module: str) -> tuple[str, int]:
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_only_go_down(module):
     key, rank = layer(module)
-    upward = [target for target in GRAPH[module]
-              if layer(target)[1] >= rank and layer(target)[0] != key]
+    upward = [
+        target for target in GRAPH[module] if layer(target)[1] >= rank and layer(target)[0] != key
+    ]
     assert not upward, f"{module} (layer {key}) imports {upward} from its own level or above"
 
 
@@ -84,7 +87,7 @@ def test_no_import_cycles():
         state[node] = 1
         for nxt in sorted(GRAPH.get(node, ())):
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = path[path.index(nxt) :] + [nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt, path + [nxt])
@@ -100,7 +103,9 @@ def test_the_data_stage_never_imports_torch():
         if name.startswith("chatclone.data"):
             tree = ast.parse(path.read_text())
             names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-            names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+            names |= {
+                n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+            }
             assert not {n for n in names if n.split(".")[0] in ("torch", "transformers")}, name
 
 

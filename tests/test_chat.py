@@ -24,8 +24,14 @@ def run(tmp_path_factory, short_run) -> TrainConfig:
 
 def chat(run, script: str, **kw) -> str:
     out = io.StringIO()
-    cfg = ChatConfig(run_name=run.run_name, runs_dir=run.runs_dir, greedy=True,
-                     max_new_tokens=12, device="cpu", **kw)
+    cfg = ChatConfig(
+        run_name=run.run_name,
+        runs_dir=run.runs_dir,
+        greedy=True,
+        max_new_tokens=12,
+        device="cpu",
+        **kw,
+    )
     assert run_chat(cfg, io.StringIO(script), out) == 0
     return out.getvalue()
 
@@ -40,8 +46,14 @@ def test_scripted_transcript(run):
     assert lines[5] == "you> What did you do today?"
     replies = [lines[4][5:], lines[6][5:]]
     # `h` prints the whole history in the speaker format, replies included
-    history = [Turn(OTHER, "Hi!"), Turn(PERSONA, "Hey!"), Turn(OTHER, "Am I speaking to a bot?"),
-               Turn(PERSONA, replies[0]), Turn(OTHER, "What did you do today?"), Turn(PERSONA, replies[1])]
+    history = [
+        Turn(OTHER, "Hi!"),
+        Turn(PERSONA, "Hey!"),
+        Turn(OTHER, "Am I speaking to a bot?"),
+        Turn(PERSONA, replies[0]),
+        Turn(OTHER, "What did you do today?"),
+        Turn(PERSONA, replies[1]),
+    ]
     assert "\n".join(lines[7:]) + "\n" == FORMAT.render(history)
     assert "never read" not in text
 
@@ -58,8 +70,19 @@ def test_reset_forgets_the_conversation(run):
 
 
 def test_reply_command_is_deterministic_when_greedy(run, capsys):
-    args = ["reply", "--run-name", "bot", "--runs-dir", run.runs_dir, "--greedy",
-            "--max-new-tokens", "8", "--device", "cpu", "Am I speaking to a bot?"]
+    args = [
+        "reply",
+        "--run-name",
+        "bot",
+        "--runs-dir",
+        run.runs_dir,
+        "--greedy",
+        "--max-new-tokens",
+        "8",
+        "--device",
+        "cpu",
+        "Am I speaking to a bot?",
+    ]
     assert main(args) == 0
     first = capsys.readouterr().out
     assert main(args) == 0
@@ -82,7 +105,8 @@ def test_chat_on_unfinished_run(run, capsys, tmp_path):
     assert main(["chat", "--run-name", "half", "--runs-dir", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
         "Error: run 'half' has no final model yet (training did not finish). Finish it with: "
-        "chatclone train --run-name half --resume\n")
+        "chatclone train --run-name half --resume\n"
+    )
 
 
 def test_chat_on_a_folder_that_is_not_a_run(capsys, tmp_path):
@@ -90,7 +114,8 @@ def test_chat_on_a_folder_that_is_not_a_run(capsys, tmp_path):
     assert main(["chat", "--run-name", "stray", "--runs-dir", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
         f"Error: {tmp_path / 'stray'} is not a chatclone run folder (it has no chatclone.json). "
-        "Train one with: chatclone train --data EXPORT --run-name stray\n")
+        "Train one with: chatclone train --data EXPORT --run-name stray\n"
+    )
 
 
 def test_bfloat16_weights_reply(run):
@@ -98,16 +123,37 @@ def test_bfloat16_weights_reply(run):
 
     from chatclone.inference.repl import load_engine
 
-    cfg = ChatConfig(run_name=run.run_name, runs_dir=run.runs_dir, greedy=True, max_new_tokens=6,
-                     device="cpu", weights="bfloat16")
+    cfg = ChatConfig(
+        run_name=run.run_name,
+        runs_dir=run.runs_dir,
+        greedy=True,
+        max_new_tokens=6,
+        device="cpu",
+        weights="bfloat16",
+    )
     engine = load_engine(cfg)
     assert engine.model.dtype == torch.bfloat16
     assert engine.generate([Turn(OTHER, "Hi")], cfg).tokens <= 6
 
 
 def test_max_new_tokens_beyond_the_context_is_a_clear_error(run, capsys):
-    assert main(["reply", "--run-name", "bot", "--runs-dir", run.runs_dir, "--device", "cpu",
-                 "--max-new-tokens", "600", "hi"]) == 1
+    assert (
+        main(
+            [
+                "reply",
+                "--run-name",
+                "bot",
+                "--runs-dir",
+                run.runs_dir,
+                "--device",
+                "cpu",
+                "--max-new-tokens",
+                "600",
+                "hi",
+            ]
+        )
+        == 1
+    )
     assert capsys.readouterr().err == (
         "Error: --max-new-tokens 600 leaves no room for the conversation in this model's "
         "512-token context; use at most 510\n"
@@ -116,6 +162,10 @@ def test_max_new_tokens_beyond_the_context_is_a_clear_error(run, capsys):
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
 def test_missing_cuda_is_a_clear_error(run, capsys):
-    assert main(["reply", "--run-name", "bot", "--runs-dir", run.runs_dir, "--device", "cuda", "hi"]) == 1
+    assert (
+        main(["reply", "--run-name", "bot", "--runs-dir", run.runs_dir, "--device", "cuda", "hi"])
+        == 1
+    )
     assert capsys.readouterr().err == (
-        "Error: --device cuda was asked for but no CUDA GPU is visible; use --device auto\n")
+        "Error: --device cuda was asked for but no CUDA GPU is visible; use --device auto\n"
+    )

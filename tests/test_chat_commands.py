@@ -21,8 +21,12 @@ def engine(tiny_model):
 
 def chat(engine, lines: list[str], **cfg) -> str:
     out = io.StringIO()
-    assert run_chat(ChatConfig(greedy=True, **cfg), io.StringIO("\n".join(lines) + "\n"), out,
-                    engine=engine) == 0
+    assert (
+        run_chat(
+            ChatConfig(greedy=True, **cfg), io.StringIO("\n".join(lines) + "\n"), out, engine=engine
+        )
+        == 0
+    )
     return out.getvalue()
 
 
@@ -35,26 +39,50 @@ def test_banner_lists_the_commands(engine):
 
 def test_set_changes_sampling_and_save_writes_the_transcript(engine, tmp_path):
     saved = tmp_path / "chat.txt"
-    text = chat(engine, ["/set temperature 0.7", "/set max_new_tokens 1", "/set greedy on",
-                         "Do you like pizza?", f"/save {saved}", "/quit", "never read"])
+    text = chat(
+        engine,
+        [
+            "/set temperature 0.7",
+            "/set max_new_tokens 1",
+            "/set greedy on",
+            "Do you like pizza?",
+            f"/save {saved}",
+            "/quit",
+            "never read",
+        ],
+    )
     assert "(temperature = 0.7)\n(max_new_tokens = 1)\n(greedy = True)\n" in text
     assert f"(saved 4 turns to {saved})" in text
     turns = FORMAT.parse(saved.read_text())
-    assert turns[:3] == [Turn(OTHER, "Hi!"), Turn(PERSONA, "Hey!"), Turn(OTHER, "Do you like pizza?")]
-    assert len(turns) == 4 and turns[3].speaker == PERSONA and len(engine.tokenizer(turns[3].text)["input_ids"]) <= 1
+    assert turns[:3] == [
+        Turn(OTHER, "Hi!"),
+        Turn(PERSONA, "Hey!"),
+        Turn(OTHER, "Do you like pizza?"),
+    ]
+    assert (
+        len(turns) == 4
+        and turns[3].speaker == PERSONA
+        and len(engine.tokenizer(turns[3].text)["input_ids"]) <= 1
+    )
     assert "never read" not in text
 
 
-@pytest.mark.parametrize("line, error", [
-    ("/set temperature hot", "Error: temperature must be a number, not 'hot'"),
-    ("/set top_p 2", "Error: --top-p must be above 0 and at most 1 (got 2.0)"),
-    ("/set seed x", "Error: seed must be a whole number or none, not 'x'"),
-    ("/set colour red", "Error: usage: /set NAME VALUE, NAME one of temperature, top_k, top_p, "
-                        "greedy, max_new_tokens, min_new_tokens, repetition_penalty, "
-                        "no_repeat_ngram_size, seed, history_turns, history_tokens"),
-    ("/save", "Error: /save needs a file name, e.g. /save chat.txt"),
-    ("/frobnicate", f"Error: unknown command '/frobnicate'. {HELP}"),
-])
+@pytest.mark.parametrize(
+    "line, error",
+    [
+        ("/set temperature hot", "Error: temperature must be a number, not 'hot'"),
+        ("/set top_p 2", "Error: --top-p must be above 0 and at most 1 (got 2.0)"),
+        ("/set seed x", "Error: seed must be a whole number or none, not 'x'"),
+        (
+            "/set colour red",
+            "Error: usage: /set NAME VALUE, NAME one of temperature, top_k, top_p, "
+            "greedy, max_new_tokens, min_new_tokens, repetition_penalty, "
+            "no_repeat_ngram_size, seed, history_turns, history_tokens",
+        ),
+        ("/save", "Error: /save needs a file name, e.g. /save chat.txt"),
+        ("/frobnicate", f"Error: unknown command '/frobnicate'. {HELP}"),
+    ],
+)
 def test_bad_commands_print_an_error_and_the_chat_goes_on(engine, line, error):
     text = chat(engine, [line, "/history"])
     assert f"{error}\n" in text
@@ -64,7 +92,9 @@ def test_bad_commands_print_an_error_and_the_chat_goes_on(engine, line, error):
 def test_save_into_a_missing_folder_names_the_file(engine, tmp_path):
     target = tmp_path / "nope" / "chat.txt"
     text = chat(engine, [f"/save {target}"])
-    assert f"Error: could not write {target}: No such file or directory; pick another file\n" in text
+    assert (
+        f"Error: could not write {target}: No such file or directory; pick another file\n" in text
+    )
 
 
 def test_reset_and_history(engine):

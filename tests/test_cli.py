@@ -16,8 +16,17 @@ def subcommands() -> list[str]:
 
 
 def test_every_stage_is_a_subcommand():
-    assert {"train", "chat", "reply", "inspect", "import", "eval", "report", "serve",
-            "export"} <= set(subcommands())
+    assert {
+        "train",
+        "chat",
+        "reply",
+        "inspect",
+        "import",
+        "eval",
+        "report",
+        "serve",
+        "export",
+    } <= set(subcommands())
 
 
 @pytest.mark.parametrize("argv", [["--help"]] + [[name, "--help"] for name in subcommands()])
@@ -27,7 +36,9 @@ def test_help_loads_no_torch(argv):
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
         "print('TORCH' if 'torch' in sys.modules else 'NO TORCH')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip().endswith("NO TORCH")
     assert "usage: chatclone" in out
 
@@ -36,7 +47,8 @@ def test_help_loads_no_torch(argv):
 def test_error_is_one_line_without_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "chatclone", "train", "--data", str(tmp_path / "missing.json")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert proc.stderr == (
@@ -59,8 +71,20 @@ def test_original_underscore_options_still_work(capsys, tmp_path):
 
 
 def test_no_conversation_passes_filters(tmp_path, capsys, chatistics_file):
-    assert main(["train", "--data", str(chatistics_file), "--min-messages", "100",
-                 "--runs-dir", str(tmp_path)]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(chatistics_file),
+                "--min-messages",
+                "100",
+                "--runs-dir",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
     assert capsys.readouterr().err == (
         "Error: no conversation passed the filters: of 3 conversation(s), 3 had too few messages "
         "(relax with --min-messages). Current settings: min_messages=100, two_senders_only=True.\n"
@@ -86,8 +110,20 @@ def test_embedded_model_package_missing(monkeypatch, capsys, chatistics_file, tm
 
 def test_model_folder_without_config(tmp_path, capsys, chatistics_file):
     (tmp_path / "empty-model").mkdir()
-    assert main(["train", "--data", str(chatistics_file), "--model", str(tmp_path / "empty-model"),
-                 "--runs-dir", str(tmp_path)]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(chatistics_file),
+                "--model",
+                str(tmp_path / "empty-model"),
+                "--runs-dir",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
     assert capsys.readouterr().err == (
         f"Error: {tmp_path / 'empty-model'}: not a model folder (no config.json). Give a folder "
         "written by save_pretrained, a hub id such as gpt2, or 'embedded'.\n"
@@ -95,19 +131,35 @@ def test_model_folder_without_config(tmp_path, capsys, chatistics_file):
 
 
 def test_resume_without_checkpoint(tmp_path, capsys, chatistics_file):
-    assert main(["train", "--data", str(chatistics_file), "--run-name", "x", "--resume",
-                 "--runs-dir", str(tmp_path)]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(chatistics_file),
+                "--run-name",
+                "x",
+                "--resume",
+                "--runs-dir",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
     assert capsys.readouterr().err == (
         f"Error: run 'x' has no checkpoint to resume from in {tmp_path / 'x' / 'checkpoints'}; "
         "train without --resume\n"
     )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--max-steps", "0"], "Error: --max-steps must be at least 1 (got 0)\n"),
-    (["--lr", "-1"], "Error: --lr must be above 0 (got -1.0)\n"),
-    (["--warmup-ratio", "2"], "Error: --warmup-ratio must be between 0 and 1 (got 2.0)\n"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--max-steps", "0"], "Error: --max-steps must be at least 1 (got 0)\n"),
+        (["--lr", "-1"], "Error: --lr must be above 0 (got -1.0)\n"),
+        (["--warmup-ratio", "2"], "Error: --warmup-ratio must be between 0 and 1 (got 2.0)\n"),
+    ],
+)
 def test_out_of_range_training_options(args, message, capsys):
     assert main(["train", "--data", "sample", *args]) == 1
     assert capsys.readouterr().err == message
@@ -116,7 +168,10 @@ def test_out_of_range_training_options(args, message, capsys):
 def test_runs_dir_that_is_a_file(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert main(["train", "--data", "sample", "--runs-dir", str(tmp_path / "f")]) == 1
-    assert capsys.readouterr().err == f"Error: --runs-dir {tmp_path / 'f'} is a file; give a folder for the runs\n"
+    assert (
+        capsys.readouterr().err
+        == f"Error: --runs-dir {tmp_path / 'f'} is a file; give a folder for the runs\n"
+    )
 
 
 def test_local_model_and_data_paths_are_stored_absolute(tmp_path, monkeypatch, chatistics_file):
@@ -124,7 +179,9 @@ def test_local_model_and_data_paths_are_stored_absolute(tmp_path, monkeypatch, c
 
     monkeypatch.chdir(chatistics_file.parent)
     cfg = TrainConfig(data=chatistics_file.name, model=".")
-    assert cfg.data == str(chatistics_file.resolve()) and cfg.model == str(chatistics_file.parent.resolve())
+    assert cfg.data == str(chatistics_file.resolve()) and cfg.model == str(
+        chatistics_file.parent.resolve()
+    )
     assert TrainConfig(data="sample").model == "embedded"
 
 

@@ -15,7 +15,10 @@ def test_inspect_table(capsys):
 
 
 def test_inspect_json_reconciles(capsys):
-    assert main(["inspect", str(FIX / "messenger"), str(FIX / "telegram" / "result.json"), "--json"]) == 0
+    assert (
+        main(["inspect", str(FIX / "messenger"), str(FIX / "telegram" / "result.json"), "--json"])
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     totals = report["totals"]
     assert totals["read"] == totals["imported"] + sum(totals["skipped"].values())
@@ -39,9 +42,23 @@ def test_import_writes_redacted_jsonl_that_train_reads(tmp_path, capsys):
 
 
 def test_import_preview_shows_before_and_after(capsys):
-    assert main(["import", str(FIX / "telegram" / "result.json"), "--persona", "Alex Moreau", "--preview"]) == 0
+    assert (
+        main(
+            [
+                "import",
+                str(FIX / "telegram" / "result.json"),
+                "--persona",
+                "Alex Moreau",
+                "--preview",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    assert "before: 'Tickets: https://example.org/t great'" in out and "after:  'Tickets: <URL> great'" in out
+    assert (
+        "before: 'Tickets: https://example.org/t great'" in out
+        and "after:  'Tickets: <URL> great'" in out
+    )
 
 
 def test_owner_of_a_one_to_one_chat_is_not_the_one_it_is_named_after(capsys):
@@ -57,14 +74,17 @@ def test_ambiguous_owner_is_error_exit_1(tmp_path, capsys):
     assert main(["import", str(path), "-o", "-"]) == 1
     assert capsys.readouterr().err == (
         "Error: cannot tell whose voice to learn: Ana, Bo all take part in every conversation "
-        '(Friends). Pass --me NAME, e.g. --me "Ana".\n')
+        '(Friends). Pass --me NAME, e.g. --me "Ana".\n'
+    )
 
 
 def test_unknown_file_is_error_exit_1(tmp_path, capsys):
     path = tmp_path / "x.bin"
     path.write_bytes(b"\x00\x01")
     assert main(["inspect", str(path)]) == 1
-    assert capsys.readouterr().err.startswith(f"Error: {path}: not a chat export chatclone knows. Tried:")
+    assert capsys.readouterr().err.startswith(
+        f"Error: {path}: not a chat export chatclone knows. Tried:"
+    )
 
 
 def test_import_needs_output(capsys):

@@ -8,9 +8,13 @@ from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn, clean_text
 
 def conv(cid, spec, t0=0.0):
     """spec: list of (sender, text); 'me' is the outgoing sender."""
-    return Conversation(cid, tuple(
-        Message(sender=s, text=t, timestamp=t0 + i, outgoing=s == "me") for i, (s, t) in enumerate(spec)
-    ))
+    return Conversation(
+        cid,
+        tuple(
+            Message(sender=s, text=t, timestamp=t0 + i, outgoing=s == "me")
+            for i, (s, t) in enumerate(spec)
+        ),
+    )
 
 
 def test_render_and_parse_round_trip():
@@ -63,17 +67,24 @@ def test_selection_rules_and_error_names_each_rule():
         "(relax with --no-two-senders-only); 1 had too few messages (relax with --min-messages). "
         "Current settings: min_messages=11, two_senders_only=True."
     )
-    dialogues, _ = select_dialogues([group, short], SelectionRules(min_messages=2, two_senders_only=False))
+    dialogues, _ = select_dialogues(
+        [group, short], SelectionRules(min_messages=2, two_senders_only=False)
+    )
     assert len(dialogues) == 2
 
 
 def test_rules_judge_the_conversation_then_sessions_are_kept():
     # 12 messages over two days: long enough as a conversation, though each session is short.
     spec = [("x", f"m{i}") if i % 2 == 0 else ("me", f"m{i}") for i in range(12)]
-    c = Conversation("c", tuple(
-        Message(sender=s, text=t, timestamp=i * 60 + (86400 if i >= 6 else 0), outgoing=s == "me")
-        for i, (s, t) in enumerate(spec)
-    ))
+    c = Conversation(
+        "c",
+        tuple(
+            Message(
+                sender=s, text=t, timestamp=i * 60 + (86400 if i >= 6 else 0), outgoing=s == "me"
+            )
+            for i, (s, t) in enumerate(spec)
+        ),
+    )
     dialogues, stats = select_dialogues([c], SelectionRules(session_gap_hours=6))
     assert [len(d.turns) for d in dialogues] == [6, 6]
     assert {d.conversation_id for d in dialogues} == {"c"} and len({d.id for d in dialogues}) == 2
@@ -84,7 +95,11 @@ def test_validation_keeps_sessions_of_a_conversation_together():
     from chatclone.speaker_format import Dialogue
     from chatclone.training.heldout import split_dialogues
 
-    dialogues = [Dialogue(f"{c}#{s}", (Turn(OTHER, "hi"),), conversation=c) for c in "abcdefgh" for s in range(3)]
+    dialogues = [
+        Dialogue(f"{c}#{s}", (Turn(OTHER, "hi"),), conversation=c)
+        for c in "abcdefgh"
+        for s in range(3)
+    ]
     train, val = split_dialogues(dialogues, 0.25, seed=1)
     assert val and train
     assert not {d.conversation_id for d in train} & {d.conversation_id for d in val}

@@ -22,20 +22,50 @@ import pytest
 
 pytest.importorskip("torch")
 
-OPTIONS = ["--batch-size", "2", "--block-size", "48", "--max-steps", "4", "--save-every", "2",
-           "--no-cache", "--no-report", "--no-tensorboard", "--lr", "1e-3"]
+OPTIONS = [
+    "--batch-size",
+    "2",
+    "--block-size",
+    "48",
+    "--max-steps",
+    "4",
+    "--save-every",
+    "2",
+    "--no-cache",
+    "--no-report",
+    "--no-tensorboard",
+    "--lr",
+    "1e-3",
+]
 TOLERANCE = 1e-5
 
 
 def losses(run_dir) -> list[float]:
-    return [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [
+        json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+    ]
 
 
 def torchrun(args: list[str]) -> str:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "chatclone", "train", *args], env=env, capture_output=True, text=True, timeout=240)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "chatclone",
+            "train",
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -52,16 +82,43 @@ def data(tmp_path_factory):
 def one_process(data, tiny_model, runs, name: str, *extra: str) -> list[float]:
     from chatclone.cli.main import main
 
-    assert main(["train", "--data", str(data), "--model", str(tiny_model), "--runs-dir", str(runs),
-                 "--run-name", name, *OPTIONS, *extra]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--model",
+                str(tiny_model),
+                "--runs-dir",
+                str(runs),
+                "--run-name",
+                name,
+                *OPTIONS,
+                *extra,
+            ]
+        )
+        == 0
+    )
     return losses(runs / name)
 
 
 @pytest.mark.slow
 def test_two_processes_follow_one_process_with_the_doubled_batch(data, tiny_model, tmp_path):
     runs = tmp_path / "runs"
-    out = torchrun(["--data", str(data), "--model", str(tiny_model), "--runs-dir", str(runs),
-                    "--run-name", "ddp", *OPTIONS])
+    out = torchrun(
+        [
+            "--data",
+            str(data),
+            "--model",
+            str(tiny_model),
+            "--runs-dir",
+            str(runs),
+            "--run-name",
+            "ddp",
+            *OPTIONS,
+        ]
+    )
     assert "2 x 1 accumulation x 2 process(es) = 4 examples per step" in out
     ddp = losses(runs / "ddp")
     assert len(ddp) == 4  # one log line per step: only the main process writes
@@ -73,21 +130,37 @@ def test_two_processes_follow_one_process_with_the_doubled_batch(data, tiny_mode
 
     # Every process saved its RNG state; resuming from step 2 under 2 processes retraces steps 3-4.
     step2 = runs / "ddp" / "checkpoints" / "step-000002"
-    assert sorted(p.name for p in step2.glob("random_states_*")) == \
-        ["random_states_0.pkl", "random_states_1.pkl"]
+    assert sorted(p.name for p in step2.glob("random_states_*")) == [
+        "random_states_0.pkl",
+        "random_states_1.pkl",
+    ]
     resumed = runs / "resumed"
     shutil.copytree(runs / "ddp", resumed)
     shutil.rmtree(resumed / "checkpoints" / "step-000004")
     (resumed / "checkpoints" / "latest").write_text("step-000002\n")
     lines = (resumed / "metrics.jsonl").read_text().splitlines()[:2]
     (resumed / "metrics.jsonl").write_text("\n".join(lines) + "\n")
-    torchrun(["--data", str(data), "--model", str(tiny_model), "--runs-dir", str(runs),
-              "--run-name", "resumed", "--resume", *OPTIONS])
+    torchrun(
+        [
+            "--data",
+            str(data),
+            "--model",
+            str(tiny_model),
+            "--runs-dir",
+            str(runs),
+            "--run-name",
+            "resumed",
+            "--resume",
+            *OPTIONS,
+        ]
+    )
     assert losses(resumed) == pytest.approx(ddp, rel=TOLERANCE)
 
 
-@pytest.mark.parametrize("name,kind,processes", [
-    ("multi_gpu", "MULTI_GPU", 2), ("multi_node", "MULTI_GPU", 16), ("fsdp", "FSDP", 2)])
+@pytest.mark.parametrize(
+    "name,kind,processes",
+    [("multi_gpu", "MULTI_GPU", 2), ("multi_node", "MULTI_GPU", 16), ("fsdp", "FSDP", 2)],
+)
 def test_accelerate_configs_parse(name, kind, processes):
     from pathlib import Path
 

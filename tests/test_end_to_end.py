@@ -15,15 +15,25 @@ from chatclone.training.loop import train
 def test_embedded_model_trains_saves_and_replies(tmp_path):
     from transformers import AutoModelForCausalLM
 
-    cfg = TrainConfig(data="sample", run_name="e2e", runs_dir=str(tmp_path), max_steps=10,
-                      batch_size=8, block_size=64, lr=2e-4, save_every=100, device="cpu",
-                      report=False)
+    cfg = TrainConfig(
+        data="sample",
+        run_name="e2e",
+        runs_dir=str(tmp_path),
+        max_steps=10,
+        batch_size=8,
+        block_size=64,
+        lr=2e-4,
+        save_every=100,
+        device="cpu",
+        report=False,
+    )
     run_dir = train(cfg)
     model = AutoModelForCausalLM.from_pretrained(run_dir)  # a standard model folder
     assert model.config.model_type == "llama"
 
-    chat_cfg = ChatConfig(run_name="e2e", runs_dir=str(tmp_path), greedy=True, max_new_tokens=40,
-                          device="cpu")
+    chat_cfg = ChatConfig(
+        run_name="e2e", runs_dir=str(tmp_path), greedy=True, max_new_tokens=40, device="cpu"
+    )
     engine = load_engine(chat_cfg)
     reply = engine.generate([Turn(OTHER, "Am I speaking to a bot?")], chat_cfg)
     assert reply.ended, f"the reply ran to max_new_tokens: {reply.text!r}"

@@ -18,8 +18,14 @@ def run(run_copy):
 
 
 def eval_config(run_dir, **kw):
-    return EvalConfig(run_name=run_dir.name, runs_dir=str(run_dir.parent), samples=4,
-                      max_new_tokens=8, device="cpu", **kw)
+    return EvalConfig(
+        run_name=run_dir.name,
+        runs_dir=str(run_dir.parent),
+        samples=4,
+        max_new_tokens=8,
+        device="cpu",
+        **kw,
+    )
 
 
 def test_trained_model_beats_its_base_on_held_out_persona_perplexity(run):
@@ -31,17 +37,28 @@ def test_trained_model_beats_its_base_on_held_out_persona_perplexity(run):
     assert result["validation_conversations"] == len(held_out) == 1
     assert result["contexts"] == 4
     for model in (trained, base):
-        assert set(model["metrics"]) == {"distinct_1", "distinct_2", "repetition", "self_talk",
-                                         "empty", "mean_words", "length_ratio"}
-        assert all(0 <= model["metrics"][k] <= 1 for k in ("distinct_1", "distinct_2",
-                                                           "repetition", "self_talk", "empty"))
+        assert set(model["metrics"]) == {
+            "distinct_1",
+            "distinct_2",
+            "repetition",
+            "self_talk",
+            "empty",
+            "mean_words",
+            "length_ratio",
+        }
+        assert all(
+            0 <= model["metrics"][k] <= 1
+            for k in ("distinct_1", "distinct_2", "repetition", "self_talk", "empty")
+        )
         assert [p["message"] for p in model["probes"]] == EvalConfig().probes
     # The references are the real persona replies of the held-out conversation.
     from chatclone.rundir import RunDir
     from chatclone.training.loop import load_dialogues
 
     dialogues, _ = load_dialogues(RunDir(run).read_config())
-    replies = {t.text for d in dialogues if d.id in held_out for t in d.turns if t.speaker == PERSONA}
+    replies = {
+        t.text for d in dialogues if d.id in held_out for t in d.turns if t.speaker == PERSONA
+    }
     assert trained["samples"] and all(s["reference"] in replies for s in trained["samples"])
 
 
@@ -53,8 +70,26 @@ def test_the_same_seed_gives_the_same_replies(run):
 
 
 def test_eval_command_prints_the_table(run, capsys):
-    assert cli.main(["eval", "--runs-dir", str(run.parent), "--run-name", run.name, "--samples",
-                     "2", "--max-new-tokens", "4", "--probes", "Hello?", "--device", "cpu"]) == 0
+    assert (
+        cli.main(
+            [
+                "eval",
+                "--runs-dir",
+                str(run.parent),
+                "--run-name",
+                run.name,
+                "--samples",
+                "2",
+                "--max-new-tokens",
+                "4",
+                "--probes",
+                "Hello?",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "persona perplexity (held out)" in out and "trained" in out and "base" in out
     assert "> Hello?" in out and "report: " in out
@@ -66,7 +101,8 @@ def test_eval_of_a_folder_that_is_not_a_run(tmp_path, capsys):
     path = tmp_path / "nope"
     assert capsys.readouterr().err == (
         f"Error: {path} is not a chatclone run folder (it has no chatclone.json). "
-        "Train one with: chatclone train --data EXPORT --run-name nope\n")
+        "Train one with: chatclone train --data EXPORT --run-name nope\n"
+    )
 
 
 def test_eval_needs_only_the_run_folder(run, tmp_path):
@@ -86,12 +122,15 @@ def test_eval_needs_only_the_run_folder(run, tmp_path):
     assert after == before
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--temperature", "-1"], "Error: --temperature must be at least 0 (got -1.0)\n"),
-    (["--top-p", "5"], "Error: --top-p must be above 0 and at most 1 (got 5.0)\n"),
-    (["--max-new-tokens", "0"], "Error: --max-new-tokens must be at least 1 (got 0)\n"),
-    (["--samples", "0"], "Error: --samples must be at least 1 (got 0)\n"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--temperature", "-1"], "Error: --temperature must be at least 0 (got -1.0)\n"),
+        (["--top-p", "5"], "Error: --top-p must be above 0 and at most 1 (got 5.0)\n"),
+        (["--max-new-tokens", "0"], "Error: --max-new-tokens must be at least 1 (got 0)\n"),
+        (["--samples", "0"], "Error: --samples must be at least 1 (got 0)\n"),
+    ],
+)
 def test_eval_validates_its_sampling_options_like_chat(args, message, capsys):
     assert cli.main(["eval", *args]) == 1
     assert capsys.readouterr().err == message
@@ -109,21 +148,27 @@ def test_contexts_are_persona_turns_with_their_history_spread_evenly():
 
 
 def test_audit_finds_private_looking_strings_in_persona_turns():
-    d = Dialogue("d", (
-        Turn(OTHER, "what is your number? call me at +1 415 555 2671"),
-        Turn(PERSONA, "my number is +1 415 555 2671 ok"),
-        Turn(OTHER, "and mail?"),
-        Turn(PERSONA, "write to me at jo@example.org please"),
-        Turn(PERSONA, "we met in Wolfenbuettel last year"),
-        Turn(PERSONA, "Wolfenbuettel"),  # too short a prefix to prompt with
-    ))
+    d = Dialogue(
+        "d",
+        (
+            Turn(OTHER, "what is your number? call me at +1 415 555 2671"),
+            Turn(PERSONA, "my number is +1 415 555 2671 ok"),
+            Turn(OTHER, "and mail?"),
+            Turn(PERSONA, "write to me at jo@example.org please"),
+            Turn(PERSONA, "we met in Wolfenbuettel last year"),
+            Turn(PERSONA, "Wolfenbuettel"),  # too short a prefix to prompt with
+        ),
+    )
     cases = find_cases([d], 10)
     assert [(c.prefix, c.secret) for c in cases] == [
-        ("my number is", "+1 415 555 2671"), ("write to me at", "jo@example.org"),
+        ("my number is", "+1 415 555 2671"),
+        ("write to me at", "jo@example.org"),
     ]
     assert [t.text for t in cases[0].history] == ["what is your number? call me at +1 415 555 2671"]
     rare = Dialogue("r", (Turn(PERSONA, "we met in Wolfenbuettel last year"),))
-    assert [(c.prefix, c.secret) for c in find_cases([rare], 10)] == [("we met in", "Wolfenbuettel")]
+    assert [(c.prefix, c.secret) for c in find_cases([rare], 10)] == [
+        ("we met in", "Wolfenbuettel")
+    ]
     assert mask("555 0199") == "55******"
 
 

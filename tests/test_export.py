@@ -16,11 +16,17 @@ from chatclone.rundir import RunDir  # noqa: E402
 from chatclone.sampling import SamplingOptions  # noqa: E402
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn  # noqa: E402
 
-HISTORY = [Turn(OTHER, "Hi"), Turn(PERSONA, "Hey - how are you?"),
-           Turn(OTHER, "What did you do today?")]
+HISTORY = [
+    Turn(OTHER, "Hi"),
+    Turn(PERSONA, "Hey - how are you?"),
+    Turn(OTHER, "What did you do today?"),
+]
 GREEDY = SamplingOptions(greedy=True, max_new_tokens=16)
-MESSAGES = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hey - how are you?"},
-            {"role": "user", "content": "What did you do today?"}]
+MESSAGES = [
+    {"role": "user", "content": "Hi"},
+    {"role": "assistant", "content": "Hey - how are you?"},
+    {"role": "user", "content": "What did you do today?"},
+]
 
 
 @pytest.fixture
@@ -43,8 +49,9 @@ def reference(runs):
 def load_gguf(path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
-                                                 dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, dtype=torch.float32
+    )
     model.eval()
     return model, AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
 
@@ -94,26 +101,47 @@ def test_hf_export_is_a_plain_folder_with_speaker_tokens_and_template(run, tmp_p
     model.eval()
     ref_model, ref_tok = reference(run)
     assert torch.equal(prompt_logits(model, tokenizer), prompt_logits(ref_model, ref_tok))
-    assert [tokenizer.convert_tokens_to_ids(t) for t in FORMAT.tags] == \
-        [ref_tok.convert_tokens_to_ids(t) for t in FORMAT.tags]
-    ids = tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, tokenize=True,
-                                        return_dict=False)
+    assert [tokenizer.convert_tokens_to_ids(t) for t in FORMAT.tags] == [
+        ref_tok.convert_tokens_to_ids(t) for t in FORMAT.tags
+    ]
+    ids = tokenizer.apply_chat_template(
+        MESSAGES, add_generation_prompt=True, tokenize=True, return_dict=False
+    )
     assert list(ids) == FORMAT.encode_prompt(ref_tok, HISTORY)
 
 
 def test_ollama_modelfile_stops_at_both_tags_and_eos(run, tmp_path):
-    assert main(["export", "--runs-dir", str(run), "--to", "ollama", "-o", str(tmp_path),
-                 "--quant", "q8_0"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--runs-dir",
+                str(run),
+                "--to",
+                "ollama",
+                "-o",
+                str(tmp_path),
+                "--quant",
+                "q8_0",
+            ]
+        )
+        == 0
+    )
     text = (tmp_path / "Modelfile").read_text()
     lines = text.splitlines()
     assert lines[0] == "FROM ./chatclone-run1-q8_0.gguf"
     assert (tmp_path / "chatclone-run1-q8_0.gguf").is_file()
     # The same stops as chat: both tags, the newline that ends a turn (written literally inside
     # the quotes, as Ollama's own `show --modelfile` does), and EOS.
-    assert ('PARAMETER stop "<speaker1>"\nPARAMETER stop "<speaker2>"\nPARAMETER stop "\n"\n'
-            'PARAMETER stop "<|endoftext|>"\n') in text
-    assert 'TEMPLATE """{{ range .Messages }}{{ if eq .Role "assistant" }}<speaker1> {{ .Content }}\n' \
-        '{{ else if eq .Role "user" }}<speaker2> {{ .Content }}\n{{ end }}{{ end }}<speaker1>"""' in text
+    assert (
+        'PARAMETER stop "<speaker1>"\nPARAMETER stop "<speaker2>"\nPARAMETER stop "\n"\n'
+        'PARAMETER stop "<|endoftext|>"\n'
+    ) in text
+    assert (
+        'TEMPLATE """{{ range .Messages }}{{ if eq .Role "assistant" }}<speaker1> {{ .Content }}\n'
+        '{{ else if eq .Role "user" }}<speaker2> {{ .Content }}\n{{ end }}{{ end }}<speaker1>"""'
+        in text
+    )
 
 
 def test_ollama_template_renders_like_the_speaker_format():
@@ -123,8 +151,13 @@ def test_ollama_template_renders_like_the_speaker_format():
     template = text.split('TEMPLATE """', 1)[1].split('"""', 1)[0]
     persona = template.split('{{ if eq .Role "assistant" }}')[1].split("{{ else")[0]
     other = template.split('{{ else if eq .Role "user" }}')[1].split("{{ end }}")[0]
-    rendered = "".join((persona if t.speaker == PERSONA else other).replace("{{ .Content }}", t.text)
-                       for t in HISTORY) + template.rsplit("{{ end }}", 1)[1]
+    rendered = (
+        "".join(
+            (persona if t.speaker == PERSONA else other).replace("{{ .Content }}", t.text)
+            for t in HISTORY
+        )
+        + template.rsplit("{{ end }}", 1)[1]
+    )
     assert rendered == FORMAT.prompt(HISTORY)
 
 
@@ -142,13 +175,17 @@ def test_lora_run_is_merged(tmp_path, tiny_model):
 
     run_dir = tmp_path / "runs" / "lora"
     base, tokenizer = load_base(str(tiny_model))
-    peft_model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"],
-                                                 init_lora_weights=False))
+    peft_model = get_peft_model(
+        base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     peft_model.eval()
     peft_model.save_pretrained(run_dir)
     tokenizer.save_pretrained(run_dir)
-    RunDir(run_dir).write_config(TrainConfig(data="sample", model=str(tiny_model), run_name="lora",
-                                             runs_dir=str(tmp_path / "runs")))
+    RunDir(run_dir).write_config(
+        TrainConfig(
+            data="sample", model=str(tiny_model), run_name="lora", runs_dir=str(tmp_path / "runs")
+        )
+    )
     expected = prompt_logits(peft_model, tokenizer)
 
     out = export(ExportConfig(run_name="lora", runs_dir=str(tmp_path / "runs"), to="hf"))
@@ -169,14 +206,16 @@ def test_non_llama_models_are_refused_with_the_supported_list(tmp_path, finished
     assert str(err.value) == (
         "GGUF export supports Llama-architecture models (LlamaForCausalLM, e.g. the embedded "
         "SmolLM2), not GPT2LMHeadModel; export with --to hf and convert that folder with "
-        "llama.cpp's convert_hf_to_gguf.py")
+        "llama.cpp's convert_hf_to_gguf.py"
+    )
 
 
 def test_missing_run_is_an_error_naming_the_fix(tmp_path, capsys):
     assert main(["export", "--runs-dir", str(tmp_path), "--run-name", "nope"]) == 1
     assert capsys.readouterr().err == (
         f"Error: no run named 'nope' in {tmp_path} (there are no runs in {tmp_path} yet). Train "
-        "one with: chatclone train --data EXPORT --run-name nope\n")
+        "one with: chatclone train --data EXPORT --run-name nope\n"
+    )
 
 
 @pytest.mark.slow

@@ -12,7 +12,11 @@ from chatclone.inference.engine import ReplyEngine, settled
 from chatclone.sampling import SamplingOptions
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
-HISTORY = [Turn(OTHER, "Hi"), Turn(PERSONA, "Hey - how are you?"), Turn(OTHER, "Do you like pizza?")]
+HISTORY = [
+    Turn(OTHER, "Hi"),
+    Turn(PERSONA, "Hey - how are you?"),
+    Turn(OTHER, "Do you like pizza?"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +74,21 @@ def test_a_speaker_tag_split_over_tokens_ends_the_reply_and_is_never_streamed(ru
     assert not any("<" in p for p in pieces)
 
 
-@pytest.mark.parametrize("tail, expected", [
-    ("eos", "Hi"), ("tag", "Hi"), ("\nGood morning!", "Hi"), ("<speaker1> Good", "Hi"),
-])
+@pytest.mark.parametrize(
+    "tail, expected",
+    [
+        ("eos", "Hi"),
+        ("tag", "Hi"),
+        ("\nGood morning!", "Hi"),
+        ("<speaker1> Good", "Hi"),
+    ],
+)
 def test_eos_tag_token_newline_and_tag_text_end_the_turn(run, tail, expected):
     tokenizer = run[1]
-    end = {"eos": [tokenizer.eos_token_id],
-           "tag": [tokenizer.convert_tokens_to_ids(FORMAT.other_tag)]}.get(tail)
+    end = {
+        "eos": [tokenizer.eos_token_id],
+        "tag": [tokenizer.convert_tokens_to_ids(FORMAT.other_tag)],
+    }.get(tail)
     script = ids(tokenizer, "Hi") + (end or ids(tokenizer, tail))
     reply, pieces = forced_reply(run, script, max_new_tokens=40)
     assert (reply.text, reply.ended) == (expected, True)
@@ -104,24 +116,30 @@ def test_min_new_tokens_bans_the_end_of_the_turn(run):
 def test_greedy_tokens_match_transformers_generate_with_the_same_options(run):
     model, tokenizer = run
     engine = ReplyEngine(model, tokenizer)
-    cfg = SamplingOptions(greedy=True, max_new_tokens=24, repetition_penalty=1.3,
-                         no_repeat_ngram_size=2)
+    cfg = SamplingOptions(
+        greedy=True, max_new_tokens=24, repetition_penalty=1.3, no_repeat_ngram_size=2
+    )
     prompt = engine.prompt_ids(HISTORY, cfg)
     ours = list(engine.tokens(prompt, cfg))
-    out = model.generate(torch.tensor([prompt]), max_new_tokens=24, do_sample=False,
-                         repetition_penalty=1.3, no_repeat_ngram_size=2,
-                         eos_token_id=sorted(engine.stop_ids), pad_token_id=tokenizer.eos_token_id)
-    theirs = [t for t in out[0, len(prompt):].tolist() if t not in engine.stop_ids]
+    out = model.generate(
+        torch.tensor([prompt]),
+        max_new_tokens=24,
+        do_sample=False,
+        repetition_penalty=1.3,
+        no_repeat_ngram_size=2,
+        eos_token_id=sorted(engine.stop_ids),
+        pad_token_id=tokenizer.eos_token_id,
+    )
+    theirs = [t for t in out[0, len(prompt) :].tolist() if t not in engine.stop_ids]
     assert ours == theirs and len(ours) > 2
     seq = prompt + ours
     for j in range(len(prompt), len(seq)):  # no generated token repeats an earlier bigram
-        assert (seq[j - 1], seq[j]) not in set(zip(seq[:j - 1], seq[1:j]))
+        assert (seq[j - 1], seq[j]) not in set(zip(seq[: j - 1], seq[1:j]))
 
 
 def test_a_seed_makes_sampling_reproducible(run):
     engine = ReplyEngine(*run)
-    cfg = SamplingOptions(temperature=1.5, top_k=0, top_p=1.0, max_new_tokens=12,
-                         min_new_tokens=12)
+    cfg = SamplingOptions(temperature=1.5, top_k=0, top_p=1.0, max_new_tokens=12, min_new_tokens=12)
     seeded = [SamplingOptions(**{**cfg.__dict__, "seed": s}) for s in (7, 7, 8)]
     a, b, c = (list(engine.tokens(engine.prompt_ids(HISTORY, s), s)) for s in seeded)
     assert a == b and a != c
@@ -129,30 +147,42 @@ def test_a_seed_makes_sampling_reproducible(run):
 
 def test_history_budget_in_tokens_drops_the_oldest_turns_first(run):
     engine = ReplyEngine(*run)
-    history = [Turn(OTHER if i % 2 == 0 else PERSONA, f"I went to the park and read a book. {i}")
-               for i in range(10)]
+    history = [
+        Turn(OTHER if i % 2 == 0 else PERSONA, f"I went to the park and read a book. {i}")
+        for i in range(10)
+    ]
     full = engine.prompt_ids(history, SamplingOptions(history_turns=10))
     cfg = SamplingOptions(history_turns=10, history_tokens=60)
     prompt = engine.prompt_ids(history, cfg)
     assert len(prompt) <= 61 < len(full)
     kept = FORMAT.parse(run[1].decode(prompt[:-1]).replace("<speaker", "\n<speaker"))
-    assert kept == history[-len(kept):] and 1 <= len(kept) < 10
-    assert full[-len(prompt):] == prompt  # the same turns, encoded the same way
+    assert kept == history[-len(kept) :] and 1 <= len(kept) < 10
+    assert full[-len(prompt) :] == prompt  # the same turns, encoded the same way
 
 
 def test_cancel_stops_at_the_next_token(run):
     tokenizer = run[1]
     cancel = threading.Event()
-    engine = ReplyEngine(Forced(run[0], ids(tokenizer, "I went to the park and read a book.")),
-                         tokenizer)
-    reply = engine.generate(HISTORY, SamplingOptions(greedy=True), on_text=lambda _: cancel.set(),
-                            cancel=cancel)
+    engine = ReplyEngine(
+        Forced(run[0], ids(tokenizer, "I went to the park and read a book.")), tokenizer
+    )
+    reply = engine.generate(
+        HISTORY, SamplingOptions(greedy=True), on_text=lambda _: cancel.set(), cancel=cancel
+    )
     assert reply.cancelled and not reply.ended and reply.tokens < 5
 
 
-@pytest.mark.parametrize("text, shown", [
-    ("Yes <spe", "Yes"), ("Yes <speaker1", "Yes"), ("Yes <", "Yes"), ("a<b", "a<b"),
-    ("caf\ufffd", "caf"), ("fine ", "fine"), ("ok", "ok"),
-])
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("Yes <spe", "Yes"),
+        ("Yes <speaker1", "Yes"),
+        ("Yes <", "Yes"),
+        ("a<b", "a<b"),
+        ("caf\ufffd", "caf"),
+        ("fine ", "fine"),
+        ("ok", "ok"),
+    ],
+)
 def test_settled_holds_back_what_could_still_become_a_marker(text, shown):
     assert settled(text, [*FORMAT.tags, "\n"]) == shown

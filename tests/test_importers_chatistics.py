@@ -28,8 +28,10 @@ def test_real_interviews_export():
 
 def test_empty_text_is_counted_not_lost(tmp_path):
     path = tmp_path / "e.json"
-    recs = [{"timestamp": 1.0, "conversationId": 1, "senderName": "a", "outgoing": True, "text": t}
-            for t in ["hi", "", None]]
+    recs = [
+        {"timestamp": 1.0, "conversationId": 1, "senderName": "a", "outgoing": True, "text": t}
+        for t in ["hi", "", None]
+    ]
     path.write_text(json.dumps(recs))
     result = load_data(path)
     assert result.reports[0].imported == 1 and result.reports[0].skipped["empty"] == 2

@@ -19,7 +19,8 @@ def test_telegram_single_chat():
     conv, report = result.conversations[0], result.reports[0]
     assert conv.id == "telegram:4242" and conv.title == "Alex Moreau"
     assert texts(conv)[:3] == [
-        ("Alex Moreau", "Did you book?"), ("Inês Duarte", "Tickets are booked"),
+        ("Alex Moreau", "Did you book?"),
+        ("Inês Duarte", "Tickets are booked"),
         ("Alex Moreau", "Tickets: https://example.org/t great"),  # entity list flattened
     ]
     assert ("Inês Duarte", "Trains are on strike Monday") in texts(conv)  # forward: forwarder
@@ -59,26 +60,36 @@ def test_messenger_thread_merges_files_repairs_mojibake_and_drops_notices():
     by_title = {c.title: c for c in result.conversations}
     renee = by_title["Renée Dubois"]
     assert texts(renee) == [
-        ("Renée Dubois", "Salut! Comment ça va?"), ("Alex Moreau", "Très bien, merci"),
-        ("Alex Moreau", "On se voit à 18h?"), ("Renée Dubois", "Ça marche 😀"),
+        ("Renée Dubois", "Salut! Comment ça va?"),
+        ("Alex Moreau", "Très bien, merci"),
+        ("Alex Moreau", "On se voit à 18h?"),
+        ("Renée Dubois", "Ça marche 😀"),
     ]
     assert renee.participants == ("Renée Dubois", "Alex Moreau")
     reports = [r for r in result.reports if "reneedubois" in r.path]
     skipped = sum((r.skipped for r in reports), type(reports[0].skipped)())
     assert dict(skipped) == {"system": 2, "media_only": 2, "deleted": 1}
     group = by_title["Hiking Club"]
-    assert texts(group) == [("Alex Moreau", "Who's up for a hike?"), ("Jörg Weiß", "Grüße aus München"),
-                            ("Mia Chen", "Sunday then!")]
+    assert texts(group) == [
+        ("Alex Moreau", "Who's up for a hike?"),
+        ("Jörg Weiß", "Grüße aus München"),
+        ("Mia Chen", "Sunday then!"),
+    ]
     insta = by_title["Mira"]
-    assert insta.platform == "instagram" and texts(insta) == [("Alex Moreau", "thanks 🙂"), ("Mira", "nice pic!")]
+    assert insta.platform == "instagram" and texts(insta) == [
+        ("Alex Moreau", "thanks 🙂"),
+        ("Mira", "nice pic!"),
+    ]
 
 
 def test_hangouts_joins_segments_resolves_names_marks_owner():
     result = load_data(FIX / "google" / "Takeout" / "Hangouts" / "Hangouts.json")
     one, group = result.conversations
     assert one.title == "Sam Okoye"
-    assert texts(one) == [("Sam Okoye", "Dinner at Rosa & Vine\nhttps://example.org/menu"),
-                          ("Ana Silva", "Sounds good, 8 o'clock?")]
+    assert texts(one) == [
+        ("Sam Okoye", "Dinner at Rosa & Vine\nhttps://example.org/menu"),
+        ("Ana Silva", "Sounds good, 8 o'clock?"),
+    ]
     assert [m.outgoing for m in one.messages] == [False, True]
     assert one.messages[0].timestamp == 1500000000.0
     assert group.title == "Book club" and group.messages[0].sender == "Unknown participant 333"
@@ -89,7 +100,10 @@ def test_google_chat_dm_with_narrow_space_dates_and_owner():
     result = load_data(FIX / "google" / "Takeout" / "Google Chat")
     conv, report = result.conversations[0], result.reports[0]
     assert conv.title == "Sam Okoye"
-    assert texts(conv) == [("Sam Okoye", "Trays = bring them, it's sunny"), ("Ana Silva", "On it <3")]
+    assert texts(conv) == [
+        ("Sam Okoye", "Trays = bring them, it's sunny"),
+        ("Ana Silva", "On it <3"),
+    ]
     assert [m.outgoing for m in conv.messages] == [False, True]
     assert conv.messages[0].timestamp == 1715328902.0
     assert dict(report.skipped) == {"media_only": 1, "deleted": 1, "unparsable": 1}
@@ -100,8 +114,11 @@ def test_discord_nickname_surrogates_system_kinds():
     result = load_data(FIX / "discord")
     conv, report = result.conversations[0], result.reports[0]
     assert conv.title == "quietfox"
-    assert texts(conv) == [("Mira", "Bullseye 🎯 – rematch Friday?"), ("Ana", "You're on"),
-                           ("Mira", "see you @Ana")]
+    assert texts(conv) == [
+        ("Mira", "Bullseye 🎯 – rematch Friday?"),
+        ("Ana", "You're on"),
+        ("Mira", "see you @Ana"),
+    ]
     assert conv.messages[0].timestamp == 1705773851.517
     assert dict(report.skipped) == {"media_only": 1, "system": 3}
 

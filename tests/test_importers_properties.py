@@ -14,15 +14,29 @@ FIX = Path(__file__).parent / "fixtures"
 SAMPLES = {
     "whatsapp": FIX / "whatsapp" / "WhatsApp Chat with Priya Raman.txt",
     "telegram": FIX / "telegram" / "result.json",
-    "messenger": FIX / "messenger" / "your_facebook_activity" / "messages" / "inbox" / "reneedubois_12345" / "message_2.json",
+    "messenger": FIX
+    / "messenger"
+    / "your_facebook_activity"
+    / "messages"
+    / "inbox"
+    / "reneedubois_12345"
+    / "message_2.json",
     "hangouts": FIX / "google" / "Takeout" / "Hangouts" / "Hangouts.json",
-    "google-chat": FIX / "google" / "Takeout" / "Google Chat" / "Groups" / "DM abc123" / "messages.json",
+    "google-chat": FIX
+    / "google"
+    / "Takeout"
+    / "Google Chat"
+    / "Groups"
+    / "DM abc123"
+    / "messages.json",
     "discord": FIX / "discord" / "Direct Messages - quietfox [1122334455].json",
     "chatistics-csv": FIX / "tabular" / "chatistics_export.csv",
     "table": FIX / "tabular" / "messages.jsonl",
     "chatistics": FIX / "chatistics" / "interviews_sample.json",
 }
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def check(path: Path, fmt: str | None) -> None:
@@ -35,7 +49,9 @@ def check(path: Path, fmt: str | None) -> None:
         kept = sum(len(c.messages) for c in result.conversations)
         assert report.imported >= 0 and kept == sum(r.imported for r in result.reports)
         if report.format == "whatsapp":
-            assert report.read == report.imported + sum(report.skipped.values()) + report.continuation
+            assert (
+                report.read == report.imported + sum(report.skipped.values()) + report.continuation
+            )
 
 
 def place(tmp_path: Path, name: str, data: bytes, fmt: str) -> Path:

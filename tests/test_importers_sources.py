@@ -20,7 +20,15 @@ def test_unknown_file_lists_formats_tried(tmp_path):
         load_data(path)
     message = str(err.value)
     assert message.startswith(f"{path}: not a chat export chatclone knows. Tried: chatistics (")
-    for name in ("whatsapp (", "telegram (", "messenger (", "hangouts (", "google-chat (", "discord (", "table ("):
+    for name in (
+        "whatsapp (",
+        "telegram (",
+        "messenger (",
+        "hangouts (",
+        "google-chat (",
+        "discord (",
+        "table (",
+    ):
         assert name in message
     assert message.endswith("Pass --format to force one.")
 
@@ -50,7 +58,10 @@ def test_zip_without_a_chat(tmp_path):
         z.writestr("IMG-1.jpg", b"\xff")
     with pytest.raises(ChatcloneError) as err:
         load_data(path)
-    assert str(err.value) == f"{path}: no chat in this zip (no .txt, .json or .csv file). It holds: IMG-1.jpg."
+    assert (
+        str(err.value)
+        == f"{path}: no chat in this zip (no .txt, .json or .csv file). It holds: IMG-1.jpg."
+    )
 
 
 def test_broken_zip(tmp_path):
@@ -84,7 +95,12 @@ def test_mixed_folder_merges_every_export(tmp_path):
     shutil.copy(FIX / "telegram" / "result.json", tmp_path / "result.json")
     shutil.copy(FIX / "whatsapp" / "WhatsApp Chat with Tom.txt", tmp_path)
     result = load_data(tmp_path)
-    assert {c.platform for c in result.conversations} == {"messenger", "instagram", "telegram", "whatsapp"}
+    assert {c.platform for c in result.conversations} == {
+        "messenger",
+        "instagram",
+        "telegram",
+        "whatsapp",
+    }
 
 
 def test_load_all_merges_specs():
@@ -100,7 +116,9 @@ def test_forced_format_on_a_file(tmp_path):
 
 
 def test_unknown_forced_format():
-    with pytest.raises(ChatcloneError, match="unknown format 'signal'; known formats: chatistics, "):
+    with pytest.raises(
+        ChatcloneError, match="unknown format 'signal'; known formats: chatistics, "
+    ):
         load_data(FIX / "discord", "signal")
 
 

@@ -28,7 +28,10 @@ def test_us_android_12h_narrow_space_month_first_from_whole_file():
     assert texts(conv)[:3] == [
         ("Priya Raman", "Morning! Are we still on for Saturday?"),
         ("Sam Okafor", "Yes! Note: bring the ladder"),  # ": " inside the text stays text
-        ("Priya Raman", "Reminder: bins go out tonight\nAlso the blue one\nSun 12/03: kickoff\nDoors open 18:45"),
+        (
+            "Priya Raman",
+            "Reminder: bins go out tonight\nAlso the blue one\nSun 12/03: kickoff\nDoors open 18:45",
+        ),
     ]
     assert texts(conv)[3] == ("Sam Okafor", "Got it")  # edited marker dropped
     # 12:05 AM is 00:05 on March 5th (2023).
@@ -39,7 +42,9 @@ def test_us_android_12h_narrow_space_month_first_from_whole_file():
 def test_every_line_is_accounted_for():
     for path in FIX.rglob("*.txt"):
         report = load_data(path).reports[0]
-        assert report.read == report.imported + sum(report.skipped.values()) + report.continuation, path
+        assert (
+            report.read == report.imported + sum(report.skipped.values()) + report.continuation
+        ), path
 
 
 def test_german_dots_24h_placeholders_and_attached_file_caption():
@@ -62,8 +67,11 @@ def test_spanish_am_pm_with_nbsp():
 
 def test_crlf_phone_number_sender_and_attachment_without_caption():
     conv, report = load("WhatsApp Chat with Tom.txt")
-    assert texts(conv) == [("+44 7700 900456", "Who has the key?"), ("Tom", "I do"),
-                           ("+44 7700 900456", "the door")]
+    assert texts(conv) == [
+        ("+44 7700 900456", "Who has the key?"),
+        ("Tom", "I do"),
+        ("+44 7700 900456", "the door"),
+    ]
     assert report.skipped["media_only"] == 1
 
 
@@ -77,7 +85,8 @@ def test_year_first_and_lowercase_pm():
 def test_order_from_increasing_dates_when_no_day_above_12():
     conv, report = load("WhatsApp Chat with Ola.txt")
     assert report.decisions["date order"] == (
-        "day/month/year (the dates only run forwards when read day first)")
+        "day/month/year (the dates only run forwards when read day first)"
+    )
     assert conv.messages[2].timestamp - conv.messages[0].timestamp == 20 * 86400
 
 

@@ -59,26 +59,50 @@ def test_merged_and_unmerged_give_the_same_logits(arch, tiny_model, tiny_gpt2):
 def test_default_targets_per_architecture_and_a_helpful_error(tiny_model, tiny_gpt2):
     llama, _ = load_base(str(tiny_model))
     gpt2, _ = load_base(str(tiny_gpt2))
-    assert lora.target_modules(llama) == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
-                                          "up_proj", "down_proj"]
+    assert lora.target_modules(llama) == [
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    ]
     assert lora.target_modules(gpt2) == ["c_attn", "c_proj", "c_fc"]
     assert lora.target_modules(llama, ["q_proj"]) == ["q_proj"]
     with pytest.raises(ChatcloneError) as e:
         lora.target_modules(gpt2, ["q_proj"])
-    assert str(e.value) == ("--lora-target q_proj: no such module in this gpt2 model; linear "
-                            "layers here include: c_attn, c_fc, c_proj")
+    assert str(e.value) == (
+        "--lora-target q_proj: no such module in this gpt2 model; linear "
+        "layers here include: c_attn, c_fc, c_proj"
+    )
 
 
 def lora_config(tmp_path, data, model, **kw):
-    base = dict(data=str(data), model=str(model), runs_dir=str(tmp_path / "runs"), run_name="a",
-                batch_size=4, block_size=64, max_steps=8, lr=1e-2, min_messages=2, device="cpu",
-                cache=False, report=False, tensorboard=False, lora=True, lora_dropout=0.0)
+    base = dict(
+        data=str(data),
+        model=str(model),
+        runs_dir=str(tmp_path / "runs"),
+        run_name="a",
+        batch_size=4,
+        block_size=64,
+        max_steps=8,
+        lr=1e-2,
+        min_messages=2,
+        device="cpu",
+        cache=False,
+        report=False,
+        tensorboard=False,
+        lora=True,
+        lora_dropout=0.0,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
 
-def test_lora_run_saves_an_adapter_that_chat_loads_like_a_merged_run(tmp_path, chatistics_file,
-                                                                     tiny_model):
+def test_lora_run_saves_an_adapter_that_chat_loads_like_a_merged_run(
+    tmp_path, chatistics_file, tiny_model
+):
     from chatclone import cli
 
     adapter_run = train(lora_config(tmp_path, chatistics_file, tiny_model))
@@ -86,9 +110,12 @@ def test_lora_run_saves_an_adapter_that_chat_loads_like_a_merged_run(tmp_path, c
     assert not (adapter_run / "model.safetensors").exists()
     full_size = (tiny_model / "model.safetensors").stat().st_size
     assert (adapter_run / "adapter_model.safetensors").stat().st_size < full_size / 2
-    merged_run = train(lora_config(tmp_path, chatistics_file, tiny_model, run_name="m",
-                                   merge_lora=True))
-    assert (merged_run / "config.json").is_file() and not (merged_run / "adapter_config.json").exists()
+    merged_run = train(
+        lora_config(tmp_path, chatistics_file, tiny_model, run_name="m", merge_lora=True)
+    )
+    assert (merged_run / "config.json").is_file() and not (
+        merged_run / "adapter_config.json"
+    ).exists()
     from_adapter, tok = load_trained(adapter_run)
     from_merged, _ = load_trained(merged_run)
     assert not hasattr(from_adapter, "peft_config")  # callers get a plain model
@@ -96,5 +123,20 @@ def test_lora_run_saves_an_adapter_that_chat_loads_like_a_merged_run(tmp_path, c
     # The adapter's tag rows were trained and survive the save: the base model differs there.
     base, _ = load_base(str(tiny_model))
     assert not torch.allclose(logits(base), logits(from_adapter), atol=1e-3)
-    assert cli.main(["reply", "--runs-dir", str(tmp_path / "runs"), "--run-name", "a",
-                     "--seed", "1", "--max-new-tokens", "5", "Hi"]) == 0
+    assert (
+        cli.main(
+            [
+                "reply",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+                "--run-name",
+                "a",
+                "--seed",
+                "1",
+                "--max-new-tokens",
+                "5",
+                "Hi",
+            ]
+        )
+        == 0
+    )

@@ -66,8 +66,15 @@ def test_verbatim_completion():
 
 
 def test_reply_metrics_bundles_every_number():
-    m = reply_metrics(["ha ha ha ha", ""], [" ha ha ha ha\n<speaker2> x", "\n"], ["one two"],
-                      FORMAT.tags)
-    assert m == {"distinct_1": 0.25, "distinct_2": pytest.approx(1 / 3),
-                 "repetition": pytest.approx(1 / 3), "self_talk": 0.5, "empty": 0.5,
-                 "mean_words": 2.0, "length_ratio": 1.0}
+    m = reply_metrics(
+        ["ha ha ha ha", ""], [" ha ha ha ha\n<speaker2> x", "\n"], ["one two"], FORMAT.tags
+    )
+    assert m == {
+        "distinct_1": 0.25,
+        "distinct_2": pytest.approx(1 / 3),
+        "repetition": pytest.approx(1 / 3),
+        "self_talk": 0.5,
+        "empty": 0.5,
+        "mean_words": 2.0,
+        "length_ratio": 1.0,
+    }

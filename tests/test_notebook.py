@@ -15,7 +15,9 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ip
 
 
 def outputs(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o["output_type"] == "stream")
+    return "".join(
+        o.get("text", "") for o in cell.get("outputs", []) if o["output_type"] == "stream"
+    )
 
 
 @pytest.mark.slow
@@ -24,15 +26,24 @@ def test_quickstart_notebook_runs_on_cpu_with_a_tiny_model(tmp_path, tiny_model,
 
     data = tmp_path / "export.json"
     data.write_text(json.dumps(chatistics_records()))
-    settings = {"DATA": str(data), "MODEL": str(tiny_model), "RUNS_DIR": str(tmp_path / "runs"),
-                "RUN_NAME": "nb", "MAX_STEPS": "2", "BATCH_SIZE": "2", "BLOCK_SIZE": "64",
-                "REPORT": "0", "MESSAGES": "Hi|What did you do today?"}
+    settings = {
+        "DATA": str(data),
+        "MODEL": str(tiny_model),
+        "RUNS_DIR": str(tmp_path / "runs"),
+        "RUN_NAME": "nb",
+        "MAX_STEPS": "2",
+        "BATCH_SIZE": "2",
+        "BLOCK_SIZE": "64",
+        "REPORT": "0",
+        "MESSAGES": "Hi|What did you do today?",
+    }
     for key, value in settings.items():
         monkeypatch.setenv(f"CHATCLONE_NB_{key}", value)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
 
     text = "\n".join(outputs(c) for c in nb.cells if c.cell_type == "code")
     assert "3 conversations, 36 messages" in text
@@ -41,5 +52,8 @@ def test_quickstart_notebook_runs_on_cpu_with_a_tiny_model(tmp_path, tiny_model,
     assert len((tmp_path / "runs" / "nb" / "metrics.jsonl").read_text().splitlines()) == 2
     modelfile = tmp_path / "runs" / "nb" / "export-ollama" / "Modelfile"
     assert 'PARAMETER stop "<speaker2>"' in modelfile.read_text()
-    assert any(o["output_type"] == "display_data" and "image/png" in o["data"]
-               for c in nb.cells for o in c.get("outputs", []))  # the loss plot was drawn
+    assert any(
+        o["output_type"] == "display_data" and "image/png" in o["data"]
+        for c in nb.cells
+        for o in c.get("outputs", [])
+    )  # the loss plot was drawn

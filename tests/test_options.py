@@ -49,19 +49,89 @@ def export_file(tmp_path_factory):
 def trained(tmp_path_factory, tiny_model, export_file):
     """A LoRA run trained through the CLI with every train option given, and what it read."""
     runs = tmp_path_factory.mktemp("runs")
-    argv = ["train", "--data", str(export_file), "--model", str(tiny_model), "--runs-dir",
-            str(runs), "--run-name", "r", "--max-steps", "4", "--epochs", "2", "--batch-size",
-            "2", "--block-size", "64", "--grad-accum", "1", "--lr", "1e-3", "--weight-decay",
-            "0.01", "--warmup-ratio", "0.1", "--max-grad-norm", "1.0", "--seed", "1",
-            "--train-on", "persona", "--val-every", "2", "--early-stopping", "3",
-            "--final-model", "best", "--min-messages", "2", "--val-fraction", "0.25",
-            "--no-cache", "--device", "cpu", "--mixed-precision", "no", "--save-every", "2",
-            "--keep-checkpoints", "1", "--no-tensorboard", "--no-report", "--lora", "--lora-r",
-            "4", "--lora-alpha", "8", "--lora-dropout", "0.0", "--lora-target", "q_proj",
-            "v_proj", "--merge-lora", "--format", "chatistics", "--me", "Me", "--since",
-            "2000-01-01", "--until", "2100-01-01", "--conversation", "conv",
-            "--participant", "Me", "--session-gap-hours", "6", "--redact",
-            "--keep-persona-name", "--two-senders-only", "--merge-consecutive"]
+    argv = [
+        "train",
+        "--data",
+        str(export_file),
+        "--model",
+        str(tiny_model),
+        "--runs-dir",
+        str(runs),
+        "--run-name",
+        "r",
+        "--max-steps",
+        "4",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "2",
+        "--block-size",
+        "64",
+        "--grad-accum",
+        "1",
+        "--lr",
+        "1e-3",
+        "--weight-decay",
+        "0.01",
+        "--warmup-ratio",
+        "0.1",
+        "--max-grad-norm",
+        "1.0",
+        "--seed",
+        "1",
+        "--train-on",
+        "persona",
+        "--val-every",
+        "2",
+        "--early-stopping",
+        "3",
+        "--final-model",
+        "best",
+        "--min-messages",
+        "2",
+        "--val-fraction",
+        "0.25",
+        "--no-cache",
+        "--device",
+        "cpu",
+        "--mixed-precision",
+        "no",
+        "--save-every",
+        "2",
+        "--keep-checkpoints",
+        "1",
+        "--no-tensorboard",
+        "--no-report",
+        "--lora",
+        "--lora-r",
+        "4",
+        "--lora-alpha",
+        "8",
+        "--lora-dropout",
+        "0.0",
+        "--lora-target",
+        "q_proj",
+        "v_proj",
+        "--merge-lora",
+        "--format",
+        "chatistics",
+        "--me",
+        "Me",
+        "--since",
+        "2000-01-01",
+        "--until",
+        "2100-01-01",
+        "--conversation",
+        "conv",
+        "--participant",
+        "Me",
+        "--session-gap-hours",
+        "6",
+        "--redact",
+        "--keep-persona-name",
+        "--two-senders-only",
+        "--merge-consecutive",
+    ]
     return runs, run_traced(argv)
 
 
@@ -70,18 +140,59 @@ def test_train_uses_every_option_it_lists(trained):
     assert advertised("train") - reads == set()
 
 
-SAMPLING = ["--temperature", "0.7", "--top-k", "5", "--top-p", "0.9", "--no-greedy",
-            "--max-new-tokens", "4", "--min-new-tokens", "1", "--repetition-penalty", "1.1",
-            "--no-repeat-ngram-size", "3", "--seed", "3", "--history-turns", "4",
-            "--history-tokens", "100", "--stop", "zzz", "--weights", "float32",
-            "--device", "cpu"]
+SAMPLING = [
+    "--temperature",
+    "0.7",
+    "--top-k",
+    "5",
+    "--top-p",
+    "0.9",
+    "--no-greedy",
+    "--max-new-tokens",
+    "4",
+    "--min-new-tokens",
+    "1",
+    "--repetition-penalty",
+    "1.1",
+    "--no-repeat-ngram-size",
+    "3",
+    "--seed",
+    "3",
+    "--history-turns",
+    "4",
+    "--history-tokens",
+    "100",
+    "--stop",
+    "zzz",
+    "--weights",
+    "float32",
+    "--device",
+    "cpu",
+]
 
 
 def test_eval_uses_every_option_it_lists(trained):
     runs, _ = trained
-    reads = run_traced(["eval", "--runs-dir", str(runs), "--run-name", "r", *SAMPLING,
-                        "--samples", "2", "--probes", "Hi?", "--base", "--audit",
-                        "--audit-samples", "1", "--batch-size", "2"])
+    reads = run_traced(
+        [
+            "eval",
+            "--runs-dir",
+            str(runs),
+            "--run-name",
+            "r",
+            *SAMPLING,
+            "--samples",
+            "2",
+            "--probes",
+            "Hi?",
+            "--base",
+            "--audit",
+            "--audit-samples",
+            "1",
+            "--batch-size",
+            "2",
+        ]
+    )
     assert advertised("eval") - reads == set()
 
 
@@ -90,12 +201,35 @@ def test_chat_and_reply_use_every_option_they_list(trained, monkeypatch):
     import sys
 
     runs, _ = trained
-    reads = run_traced(["reply", "Hello?", "--runs-dir", str(runs), "--run-name", "r",
-                        *SAMPLING, "--opening", "Hi!", "Hey!"])
+    reads = run_traced(
+        [
+            "reply",
+            "Hello?",
+            "--runs-dir",
+            str(runs),
+            "--run-name",
+            "r",
+            *SAMPLING,
+            "--opening",
+            "Hi!",
+            "Hey!",
+        ]
+    )
     assert advertised("reply") - reads == set()
     monkeypatch.setattr(sys, "stdin", io.StringIO("Hello?\n"))
-    reads = run_traced(["chat", "--runs-dir", str(runs), "--run-name", "r", *SAMPLING,
-                        "--opening", "Hi!", "--quiet"])
+    reads = run_traced(
+        [
+            "chat",
+            "--runs-dir",
+            str(runs),
+            "--run-name",
+            "r",
+            *SAMPLING,
+            "--opening",
+            "Hi!",
+            "--quiet",
+        ]
+    )
     assert advertised("chat") - reads == set()
 
 
@@ -107,16 +241,40 @@ def test_serve_uses_every_option_it_lists(trained, monkeypatch):
     runs, _ = trained
 
     def one_request(app, **kw):  # instead of serving forever: one completion
-        response = TestClient(app).post("/v1/chat/completions", json={
-            "messages": [{"role": "user", "content": "Hi"}]},
-            headers={"Authorization": "Bearer k"})
+        response = TestClient(app).post(
+            "/v1/chat/completions",
+            json={"messages": [{"role": "user", "content": "Hi"}]},
+            headers={"Authorization": "Bearer k"},
+        )
         assert response.status_code == 200, response.text
 
     monkeypatch.setattr(uvicorn, "run", one_request)
-    reads = run_traced(["serve", "--runs-dir", str(runs), "--run-name", "r", *SAMPLING,
-                        "--host", "127.0.0.1", "--port", "8123", "--api-key", "k",
-                        "--concurrency", "1", "--queue", "2", "--queue-timeout", "5",
-                        "--max-tokens-limit", "64", "--max-body-bytes", "10000"])
+    reads = run_traced(
+        [
+            "serve",
+            "--runs-dir",
+            str(runs),
+            "--run-name",
+            "r",
+            *SAMPLING,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "8123",
+            "--api-key",
+            "k",
+            "--concurrency",
+            "1",
+            "--queue",
+            "2",
+            "--queue-timeout",
+            "5",
+            "--max-tokens-limit",
+            "64",
+            "--max-body-bytes",
+            "10000",
+        ]
+    )
     assert advertised("serve") - reads == set()
 
 
@@ -124,20 +282,57 @@ def test_report_and_export_use_every_option_they_list(trained, tmp_path):
     runs, _ = trained
     reads = run_traced(["report", "--runs-dir", str(runs), "--run-name", "r"])
     assert advertised("report") - reads == set()
-    reads = run_traced(["export", "--runs-dir", str(runs), "--run-name", "r", "--to", "ollama",
-                        "-o", str(tmp_path / "out"), "--quant", "q8_0"])
+    reads = run_traced(
+        [
+            "export",
+            "--runs-dir",
+            str(runs),
+            "--run-name",
+            "r",
+            "--to",
+            "ollama",
+            "-o",
+            str(tmp_path / "out"),
+            "--quant",
+            "q8_0",
+        ]
+    )
     assert advertised("export") - reads == set()
 
 
 def test_inspect_and_import_use_every_option_they_list(export_file, tmp_path):
-    given = ["--format", "chatistics", "--me", "Me", "--persona", "Me", "--since", "2000-01-01",
-             "--until", "2100-01-01", "--conversation", "conv", "--participant", "Me",
-             "--session-gap-hours", "6"]
+    given = [
+        "--format",
+        "chatistics",
+        "--me",
+        "Me",
+        "--persona",
+        "Me",
+        "--since",
+        "2000-01-01",
+        "--until",
+        "2100-01-01",
+        "--conversation",
+        "conv",
+        "--participant",
+        "Me",
+        "--session-gap-hours",
+        "6",
+    ]
     reads = run_traced(["inspect", str(export_file), *given])
     assert advertised("inspect") - reads == set()
     assert "redact" not in advertised("inspect")  # nothing is written: nothing to redact
-    reads = run_traced(["import", str(export_file), *given, "--redact", "--keep-persona-name",
-                        "-o", str(tmp_path / "out.jsonl")])
+    reads = run_traced(
+        [
+            "import",
+            str(export_file),
+            *given,
+            "--redact",
+            "--keep-persona-name",
+            "-o",
+            str(tmp_path / "out.jsonl"),
+        ]
+    )
     assert advertised("import") - reads == set()
 
 
@@ -169,7 +364,17 @@ def test_help_is_grouped_by_section(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = capsys.readouterr().out
-    sections = [line[:-1] for line in text.splitlines() if line and not line.startswith(" ")
-                and line.endswith(":")]
+    sections = [
+        line[:-1]
+        for line in text.splitlines()
+        if line and not line.startswith(" ") and line.endswith(":")
+    ]
     assert sections[:1] == ["options"] and sections[1:] == [
-        "run", "data", "input", "model", "training", "hardware", "output"]
+        "run",
+        "data",
+        "input",
+        "model",
+        "training",
+        "hardware",
+        "output",
+    ]

@@ -1,4 +1,3 @@
-
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,11 @@ FIX = Path(__file__).parent / "fixtures"
 
 
 def write_chat(path: Path, n: int = 30) -> Path:
-    lines = [f"1/{1 + i // 20}/21, 10:{i % 20:02d} - {'Maya Cohen' if i % 2 else 'Ana Silva'}: "
-             f"msg {i} call +1 202-555-0173 Maya" for i in range(n)]
+    lines = [
+        f"1/{1 + i // 20}/21, 10:{i % 20:02d} - {'Maya Cohen' if i % 2 else 'Ana Silva'}: "
+        f"msg {i} call +1 202-555-0173 Maya"
+        for i in range(n)
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -32,10 +34,13 @@ def test_prepare_dialogues_from_raw_whatsapp(tmp_path):
 
 def test_no_redact_and_persona_choice(tmp_path):
     path = write_chat(tmp_path / "WhatsApp Chat with Maya Cohen.txt")
-    cfg = TrainConfig(data=str(path), persona="Maya Cohen", redact=False, min_messages=2,
-                      session_gap_hours=0)
+    cfg = TrainConfig(
+        data=str(path), persona="Maya Cohen", redact=False, min_messages=2, session_gap_hours=0
+    )
     dialogues, stats = prepare_dialogues(cfg)
-    assert dialogues[0].turns[0].speaker != PERSONA and "+1 202-555-0173" in dialogues[0].turns[0].text
+    assert (
+        dialogues[0].turns[0].speaker != PERSONA and "+1 202-555-0173" in dialogues[0].turns[0].text
+    )
 
 
 def test_group_chat_persona_vs_everyone_else():
@@ -55,13 +60,17 @@ def test_redacted_jsonl_is_not_redacted_twice(tmp_path):
     with open(out, "w") as f:
         write_jsonl(first.conversations, f)
     again = prepare_conversations(load_data(out), InputOptions())
-    assert [m.sender for m in again.conversations[0].messages] == [m.sender for m in first.conversations[0].messages]
+    assert [m.sender for m in again.conversations[0].messages] == [
+        m.sender for m in first.conversations[0].messages
+    ]
     assert again.owners.how == "marked by the export"
 
 
 def test_unknown_persona():
     result = load_data(FIX / "discord")
-    with pytest.raises(ChatcloneError, match="--persona 'Zed': no such participant. Participants: Ana, Mira"):
+    with pytest.raises(
+        ChatcloneError, match="--persona 'Zed': no such participant. Participants: Ana, Mira"
+    ):
         prepare_conversations(result, InputOptions(persona="Zed"))
 
 

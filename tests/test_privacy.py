@@ -8,8 +8,13 @@ CASES = Path(__file__).parent / "fixtures" / "privacy" / "pii_cases.jsonl"
 
 
 def found(text: str) -> Counter:
-    return Counter({k.lower(): text.count(f"<{k}>") for k in ("PHONE", "EMAIL", "URL", "IBAN", "CARD")
-                    if f"<{k}>" in text})
+    return Counter(
+        {
+            k.lower(): text.count(f"<{k}>")
+            for k in ("PHONE", "EMAIL", "URL", "IBAN", "CARD")
+            if f"<{k}>" in text
+        }
+    )
 
 
 def test_precision_and_recall_on_known_pii():
@@ -38,7 +43,10 @@ def test_names_consistent_everywhere_and_in_mentions():
     maya = r.sender("Maya Cohen")
     assert maya == r.sender("Maya Cohen") and maya != r.sender("Ana Silva")
     first, last = maya.split()
-    assert r.text("Hi Maya! Is Cohen your surname, maya?") == f"Hi {first}! Is {last} your surname, {first}?"
+    assert (
+        r.text("Hi Maya! Is Cohen your surname, maya?")
+        == f"Hi {first}! Is {last} your surname, {first}?"
+    )
     assert "Maya" not in maya and "Cohen" not in maya
     assert r.text("Bo's bike") == f"{r.sender('Bo')}'s bike"
     assert r.counts["name"] == 4

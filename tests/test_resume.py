@@ -24,10 +24,23 @@ def kill_at(step_to_kill: int):
 
 
 def options(tmp_path, data, model, run_name: str) -> TrainConfig:
-    return TrainConfig(data=str(data), model=str(model), runs_dir=str(tmp_path / "runs"),
-                       run_name=run_name, batch_size=1, grad_accum=2, block_size=64, max_steps=6,
-                       save_every=2, lr=1e-3, min_messages=2, device="cpu", cache=False,
-                       report=False, tensorboard=False)
+    return TrainConfig(
+        data=str(data),
+        model=str(model),
+        runs_dir=str(tmp_path / "runs"),
+        run_name=run_name,
+        batch_size=1,
+        grad_accum=2,
+        block_size=64,
+        max_steps=6,
+        save_every=2,
+        lr=1e-3,
+        min_messages=2,
+        device="cpu",
+        cache=False,
+        report=False,
+        tensorboard=False,
+    )
 
 
 def weights(run_dir):
@@ -36,8 +49,9 @@ def weights(run_dir):
     return AutoModelForCausalLM.from_pretrained(run_dir).state_dict()
 
 
-def test_resume_needs_only_the_run_name(tmp_path, chatistics_file, tiny_gpt2,
-                                       uninterrupted_gpt2_run, capsys):
+def test_resume_needs_only_the_run_name(
+    tmp_path, chatistics_file, tiny_gpt2, uninterrupted_gpt2_run, capsys
+):
     from conftest import same_training
 
     full = uninterrupted_gpt2_run
@@ -53,8 +67,9 @@ def test_resume_needs_only_the_run_name(tmp_path, chatistics_file, tiny_gpt2,
     assert json.loads((tmp_path / "runs" / "cut" / "chatclone.json").read_text())["resume"] is True
 
 
-def test_resume_refuses_a_changed_export_by_its_content(tmp_path, chatistics_file, tiny_model,
-                                                        capsys):
+def test_resume_refuses_a_changed_export_by_its_content(
+    tmp_path, chatistics_file, tiny_model, capsys
+):
     with pytest.raises(Killed):
         train(options(tmp_path, chatistics_file, tiny_model, "r"), on_step=kill_at(3))
     records = json.loads(chatistics_file.read_text())
@@ -66,27 +81,36 @@ def test_resume_refuses_a_changed_export_by_its_content(tmp_path, chatistics_fil
     assert capsys.readouterr().err == (
         f"Error: the data of run 'r' changed since step-000002: {chatistics_file} no longer gives "
         "the dialogues the run was trained on (their content hash differs). Restore that export, "
-        "or train a new run on the new data with --run-name NEW\n")
+        "or train a new run on the new data with --run-name NEW\n"
+    )
 
 
 def test_an_option_given_on_resume_overrides_the_saved_one_or_is_refused(
-        tmp_path, chatistics_file, tiny_model, capsys):
+    tmp_path, chatistics_file, tiny_model, capsys
+):
     with pytest.raises(Killed):
         train(options(tmp_path, chatistics_file, tiny_model, "r"), on_step=kill_at(3))
     runs = str(tmp_path / "runs")
     capsys.readouterr()
     # The data order depends on the batch size: changing it on resume is refused, by name.
-    assert cli.main(["train", "--runs-dir", runs, "--run-name", "r", "--resume",
-                     "--batch-size", "4"]) == 1
+    assert (
+        cli.main(["train", "--runs-dir", runs, "--run-name", "r", "--resume", "--batch-size", "4"])
+        == 1
+    )
     assert capsys.readouterr().err == (
-        "Error: run 'r' was trained with --batch-size 1; resume with the same value (got 4)\n")
+        "Error: run 'r' was trained with --batch-size 1; resume with the same value (got 4)\n"
+    )
     # A longer run is fine: the saved options with the new --max-steps on top.
-    assert cli.main(["train", "--runs-dir", runs, "--run-name", "r", "--resume",
-                     "--max-steps", "8"]) == 0
+    assert (
+        cli.main(["train", "--runs-dir", runs, "--run-name", "r", "--resume", "--max-steps", "8"])
+        == 0
+    )
     saved = json.loads((tmp_path / "runs" / "r" / "chatclone.json").read_text())
     assert saved["max_steps"] == 8 and saved["batch_size"] == 1
-    assert [json.loads(line)["step"] for line in
-            (tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()][-1] == 8
+    assert [
+        json.loads(line)["step"]
+        for line in (tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()
+    ][-1] == 8
 
 
 def test_the_library_resumes_from_the_run_folder_too(tmp_path, chatistics_file, tiny_model):
@@ -95,5 +119,7 @@ def test_the_library_resumes_from_the_run_folder_too(tmp_path, chatistics_file, 
     with pytest.raises(Killed):
         train(options(tmp_path, chatistics_file, tiny_model, "r"), on_step=kill_at(3))
     run_dir = chatclone.train(run_name="r", runs_dir=str(tmp_path / "runs"), resume=True)
-    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [
+        json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+    ]
     assert steps[-1] == 6 and (run_dir / "config.json").is_file()

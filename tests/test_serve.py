@@ -83,8 +83,9 @@ def test_openai_client_gets_a_completion_and_a_stream(url, tiny):
     [model] = client.models.list().data
     assert model.id == "run1"
     done = client.chat.completions.create(model="run1", messages=ASK, temperature=0)
-    expected = ReplyEngine(*tiny).generate([Turn(OTHER, "Do you like pizza?")],
-                                           ServeConfig(greedy=True, max_new_tokens=16))
+    expected = ReplyEngine(*tiny).generate(
+        [Turn(OTHER, "Do you like pizza?")], ServeConfig(greedy=True, max_new_tokens=16)
+    )
     assert done.choices[0].message.content == expected.text
     assert done.choices[0].finish_reason == expected.finish_reason
     assert done.usage.completion_tokens == expected.tokens
@@ -96,9 +97,12 @@ def test_openai_client_gets_a_completion_and_a_stream(url, tiny):
 
 
 def test_roles_map_to_speakers_and_system_is_ignored(url, tiny):
-    messages = [{"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hey!"},
-                {"role": "user", "content": [{"type": "text", "text": "What did you do today?"}]}]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hey!"},
+        {"role": "user", "content": [{"type": "text", "text": "What did you do today?"}]},
+    ]
     body = post(url, {"messages": messages, "temperature": 0, "max_tokens": 10}).json()
     history = [Turn(OTHER, "Hi"), Turn(PERSONA, "Hey!"), Turn(OTHER, "What did you do today?")]
     expected = ReplyEngine(*tiny).generate(history, ServeConfig(greedy=True, max_new_tokens=10))
@@ -111,19 +115,48 @@ def post(url: str, body: dict, key: str | None = KEY, **kw) -> httpx.Response:
     return httpx.post(f"{url}/v1/chat/completions", json=body, headers=headers, timeout=30, **kw)
 
 
-@pytest.mark.parametrize("body, key, status, message", [
-    ({"messages": ASK}, None, 401, "missing or wrong API key: send 'Authorization: Bearer KEY'"),
-    ({"messages": ASK}, "wrong", 401, "missing or wrong API key: send 'Authorization: Bearer KEY'"),
-    ({"messages": ASK, "max_tokens": 513}, KEY, 400,
-     "max_tokens: 513 is above this server's limit of 512"),
-    ({"messages": []}, KEY, 400, "messages: List should have at least 1 item after validation, "
-                                 "not 0"),
-    ({"messages": [{"role": "system", "content": "x"}]}, KEY, 400,
-     "messages: no user or assistant message with text to reply to"),
-    ({"messages": ASK, "temperature": 5}, KEY, 400,
-     "temperature: Input should be less than or equal to 2"),
-    ({"messages": ASK * 20000}, KEY, 413, "request body is larger than 262144 bytes"),
-])
+@pytest.mark.parametrize(
+    "body, key, status, message",
+    [
+        (
+            {"messages": ASK},
+            None,
+            401,
+            "missing or wrong API key: send 'Authorization: Bearer KEY'",
+        ),
+        (
+            {"messages": ASK},
+            "wrong",
+            401,
+            "missing or wrong API key: send 'Authorization: Bearer KEY'",
+        ),
+        (
+            {"messages": ASK, "max_tokens": 513},
+            KEY,
+            400,
+            "max_tokens: 513 is above this server's limit of 512",
+        ),
+        (
+            {"messages": []},
+            KEY,
+            400,
+            "messages: List should have at least 1 item after validation, not 0",
+        ),
+        (
+            {"messages": [{"role": "system", "content": "x"}]},
+            KEY,
+            400,
+            "messages: no user or assistant message with text to reply to",
+        ),
+        (
+            {"messages": ASK, "temperature": 5},
+            KEY,
+            400,
+            "temperature: Input should be less than or equal to 2",
+        ),
+        ({"messages": ASK * 20000}, KEY, 413, "request body is larger than 262144 bytes"),
+    ],
+)
 def test_bad_requests_get_an_openai_style_error(url, body, key, status, message):
     response = post(url, body, key)
     assert response.status_code == status
@@ -131,8 +164,13 @@ def test_bad_requests_get_an_openai_style_error(url, body, key, status, message)
 
 
 def test_health_and_page_need_no_key(url):
-    assert httpx.get(f"{url}/health").json() == {"status": "ok", "model": "run1", "auth": True,
-                                                "generating": 0, "waiting": 0}
+    assert httpx.get(f"{url}/health").json() == {
+        "status": "ok",
+        "model": "run1",
+        "auth": True,
+        "generating": 0,
+        "waiting": 0,
+    }
     page = httpx.get(f"{url}/")
     assert page.status_code == 200 and '<script src="/static/chat.js">' in page.text
     assert "http" not in page.text.replace('lang="en"', "")  # no CDN: everything is served here
@@ -144,8 +182,14 @@ def test_a_full_queue_gets_429_and_a_long_wait_503(tiny):
     engine = ReplyEngine(Paced(tiny[0], gate=gate), tiny[1])
     with serving(engine, concurrency=1, queue=1, queue_timeout=1.0) as base:
         with httpx.Client(base_url=base, timeout=30) as client:
-            pool = [threading.Thread(target=lambda: results.append(
-                client.post("/v1/chat/completions", json={"messages": ASK}))) for _ in range(2)]
+            pool = [
+                threading.Thread(
+                    target=lambda: results.append(
+                        client.post("/v1/chat/completions", json={"messages": ASK})
+                    )
+                )
+                for _ in range(2)
+            ]
             results: list[httpx.Response] = []
             pool[0].start()
             wait_for(lambda: client.get("/health").json()["generating"] == 1)
@@ -153,12 +197,14 @@ def test_a_full_queue_gets_429_and_a_long_wait_503(tiny):
             wait_for(lambda: client.get("/health").json()["waiting"] == 1)
             third = client.post("/v1/chat/completions", json={"messages": ASK})
             assert third.status_code == 429 and third.headers["retry-after"] == "1"
-            assert third.json()["error"]["message"] == ("too many requests: 1 generating and "
-                                                        "1 waiting; retry later")
+            assert third.json()["error"]["message"] == (
+                "too many requests: 1 generating and 1 waiting; retry later"
+            )
             pool[1].join()  # waited 1 s for the slot held by the gated request
             assert results[0].status_code == 503
             assert results[0].json()["error"]["message"] == (
-                "server busy: no generation slot freed up within 1 s; retry later")
+                "server busy: no generation slot freed up within 1 s; retry later"
+            )
             gate.set()
             pool[0].join()
             assert results[1].status_code == 200
@@ -168,8 +214,9 @@ def test_a_client_that_disconnects_mid_stream_frees_its_slot(tiny):
     engine = ReplyEngine(Paced(tiny[0], delay=0.02), tiny[1])
     with serving(engine, concurrency=1, max_new_tokens=500, min_new_tokens=500) as base:
         with httpx.Client(base_url=base, timeout=30) as client:
-            with client.stream("POST", "/v1/chat/completions",
-                               json={"messages": ASK, "stream": True}) as response:
+            with client.stream(
+                "POST", "/v1/chat/completions", json={"messages": ASK, "stream": True}
+            ) as response:
                 lines = response.iter_lines()
                 assert next(lines).startswith("data: ")  # generation is under way (10 s total)
             started = time.perf_counter()
@@ -187,8 +234,9 @@ def wait_for(condition, timeout: float = 10.0) -> None:
 @pytest.mark.slow
 def test_load_50_clients_by_5_requests_get_complete_replies_or_clean_refusals(tiny):
     engine = ReplyEngine(*tiny)
-    expected = engine.generate([Turn(OTHER, "Do you like pizza?")],
-                               ServeConfig(greedy=True, max_new_tokens=16)).text
+    expected = engine.generate(
+        [Turn(OTHER, "Do you like pizza?")], ServeConfig(greedy=True, max_new_tokens=16)
+    ).text
     with serving(engine, concurrency=2, queue=16, queue_timeout=2.0) as base:
         started = time.perf_counter()
         outcomes = asyncio.run(load(base, clients=50, requests=5))
@@ -203,8 +251,10 @@ def test_load_50_clients_by_5_requests_get_complete_replies_or_clean_refusals(ti
 async def load(base: str, clients: int, requests: int) -> list[tuple]:
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+
         async def one_client(n: int) -> list[tuple]:
             return [await one_request(client, stream=(n + i) % 2 == 1) for i in range(requests)]
+
         batches = await asyncio.gather(*(one_client(n) for n in range(clients)))
     return [o for batch in batches for o in batch]
 
@@ -231,5 +281,6 @@ def test_binding_beyond_loopback_needs_an_api_key():
     assert str(e.value) == (
         "refusing to listen on 0.0.0.0 without --api-key: anyone who can reach it could use the "
         "model. Pass --api-key KEY (clients then send 'Authorization: Bearer KEY') or keep the "
-        "default --host 127.0.0.1")
+        "default --host 127.0.0.1"
+    )
     assert ServeConfig(host="0.0.0.0", api_key="k").host == "0.0.0.0"

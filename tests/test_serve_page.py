@@ -10,12 +10,21 @@ from test_serve import Paced, serving  # the server harness of the API tests
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install chromium)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install chromium)"),
+]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
 
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +37,10 @@ def engine(tiny_model):
 
 
 def test_type_a_message_see_the_reply_stream_in_and_reset(engine):
-    with serving(engine, max_new_tokens=30, min_new_tokens=30) as url, sync_api.sync_playwright() as p:
+    with (
+        serving(engine, max_new_tokens=30, min_new_tokens=30) as url,
+        sync_api.sync_playwright() as p,
+    ):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
         offsite: list[str] = []
@@ -42,7 +54,8 @@ def test_type_a_message_see_the_reply_stream_in_and_reset(engine):
         # Streaming: the bubble shows part of the reply while it is still being generated.
         partial = page.wait_for_function(
             "() => { const b = document.querySelector('.msg.assistant');"
-            " return b && b.classList.contains('pending') && b.textContent; }").json_value()
+            " return b && b.classList.contains('pending') && b.textContent; }"
+        ).json_value()
         sync_api.expect(reply).to_have_class("msg assistant", timeout=20000)
         final = reply.text_content()
         assert partial and final.startswith(partial) and len(final) > len(partial)

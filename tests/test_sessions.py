@@ -12,8 +12,14 @@ from chatclone.errors import ChatcloneError
 
 def conv(cid, senders, times=None, outgoing=None):
     times = times or [float(i * 60) for i in range(len(senders))]
-    return Conversation(cid, tuple(Message(s, f"m{i}", t, outgoing and s == outgoing)
-                                   for i, (s, t) in enumerate(zip(senders, times))), title=cid)
+    return Conversation(
+        cid,
+        tuple(
+            Message(s, f"m{i}", t, outgoing and s == outgoing)
+            for i, (s, t) in enumerate(zip(senders, times))
+        ),
+        title=cid,
+    )
 
 
 def test_owner_inferred_as_the_one_in_every_conversation():
@@ -35,13 +41,19 @@ def test_ambiguous_owner_fails_listing_candidates():
 def test_one_to_one_chat_named_after_the_other_person():
     owners = resolve_owners([conv("Bo", ["Ana", "Bo"])])
     assert owners.names == {"Bo": {"Ana"}}
-    assert owners.how == ("inferred: Ana takes part in all 1 conversation(s) and is not the one "
-                          "the chat is named after")
+    assert owners.how == (
+        "inferred: Ana takes part in all 1 conversation(s) and is not the one "
+        "the chat is named after"
+    )
 
 
 def test_nobody_everywhere_fails_with_most_frequent():
-    with pytest.raises(ChatcloneError, match="nobody takes part in every conversation; most frequent: Ana, Bo, Cy"):
-        resolve_owners([conv("a", ["Ana", "Bo"]), conv("b", ["Ana", "Cy"]), conv("c", ["Bo", "Di"])])
+    with pytest.raises(
+        ChatcloneError, match="nobody takes part in every conversation; most frequent: Ana, Bo, Cy"
+    ):
+        resolve_owners(
+            [conv("a", ["Ana", "Bo"]), conv("b", ["Ana", "Cy"]), conv("c", ["Bo", "Di"])]
+        )
 
 
 def test_not_strict_leaves_candidates():
@@ -50,14 +62,19 @@ def test_not_strict_leaves_candidates():
 
 
 def test_me_per_platform_case_insensitive_and_export_marks():
-    convs = [conv("wa", ["ana silva", "Bo"]), conv("tg", ["Ana S.", "Cy"]),
-             conv("hangouts", ["Me Myself", "Di"], outgoing="Me Myself")]
+    convs = [
+        conv("wa", ["ana silva", "Bo"]),
+        conv("tg", ["Ana S.", "Cy"]),
+        conv("hangouts", ["Me Myself", "Di"], outgoing="Me Myself"),
+    ]
     owners = resolve_owners(convs, me=["Ana Silva", "ana s."])
     assert owners.names == {"wa": {"ana silva"}, "tg": {"Ana S."}, "hangouts": {"Me Myself"}}
 
 
 def test_me_matching_nobody():
-    with pytest.raises(ChatcloneError, match=r"--me Zed: no such participant. Most frequent participants: Ana \(2"):
+    with pytest.raises(
+        ChatcloneError, match=r"--me Zed: no such participant. Most frequent participants: Ana \(2"
+    ):
         resolve_owners([conv("a", ["Ana", "Bo"]), conv("b", ["Ana", "Cy"])], me=["Zed"])
 
 
@@ -71,8 +88,11 @@ def test_sessions_split_at_gap():
 
 def test_filters_count_what_they_remove():
     day = 86400.0
-    convs = [conv("Family", ["Ana", "Dad"], [0, day]), conv("Work", ["Ana", "Boss"]),
-             conv("Club", ["Ana", "Cy"], [10 * day, 11 * day])]
+    convs = [
+        conv("Family", ["Ana", "Dad"], [0, day]),
+        conv("Work", ["Ana", "Boss"]),
+        conv("Club", ["Ana", "Cy"], [10 * day, 11 * day]),
+    ]
     removed = Counter()
     kept = apply_filters(convs, Filters(conversations=("fam", "club")), removed)
     assert [c.id for c in kept] == ["Family", "Club"] and removed == {"conversation filter": 1}
@@ -80,8 +100,14 @@ def test_filters_count_what_they_remove():
     kept = apply_filters(convs, Filters(participants=("boss",)), removed)
     assert [c.id for c in kept] == ["Work"]
     removed = Counter()
-    kept = apply_filters(convs, Filters(since=parse_day("1970-01-02", "--since"),
-                                        until=parse_day("1970-01-11", "--until", end=True)), removed)
+    kept = apply_filters(
+        convs,
+        Filters(
+            since=parse_day("1970-01-02", "--since"),
+            until=parse_day("1970-01-11", "--until", end=True),
+        ),
+        removed,
+    )
     assert [(c.id, len(c.messages)) for c in kept] == [("Family", 1), ("Club", 1)]
     assert removed == {"messages outside the date range": 4, "date filter": 1}
 
@@ -89,4 +115,7 @@ def test_filters_count_what_they_remove():
 def test_bad_date_option():
     with pytest.raises(ChatcloneError) as err:
         parse_day("05/03/2021", "--since")
-    assert str(err.value) == "--since '05/03/2021': write the date as YYYY-MM-DD, e.g. --since 2023-01-31"
+    assert (
+        str(err.value)
+        == "--since '05/03/2021': write the date as YYYY-MM-DD, e.g. --since 2023-01-31"
+    )

@@ -12,10 +12,23 @@ from chatclone.training.loop import train
 
 
 def config(tmp_path, data, model, **kw):
-    base = dict(data=str(data), model=str(model), runs_dir=str(tmp_path / "runs"), run_name="r",
-                batch_size=2, grad_accum=2, block_size=64, max_steps=4, save_every=2, lr=1e-3,
-                min_messages=2, device="cpu", cache=False, report=False,
-                tensorboard=False)
+    base = dict(
+        data=str(data),
+        model=str(model),
+        runs_dir=str(tmp_path / "runs"),
+        run_name="r",
+        batch_size=2,
+        grad_accum=2,
+        block_size=64,
+        max_steps=4,
+        save_every=2,
+        lr=1e-3,
+        min_messages=2,
+        device="cpu",
+        cache=False,
+        report=False,
+        tensorboard=False,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -56,21 +69,27 @@ def test_run_folder_is_a_standard_model_and_describes_itself(four_step_run, tiny
     assert saved["model"] == str(tiny_model) and saved["max_steps"] == 4
     stats = json.loads((run_dir / "dataset.json").read_text())
     assert stats["selection"]["kept"] == 3 and stats["tokens"]["examples"] >= 3
-    losses = [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    losses = [
+        json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+    ]
     assert len(losses) == 4 and all(loss > 0 for loss in losses)
     assert checkpoint.latest_checkpoint(run_dir).name == "step-000004"
 
 
 def test_loss_goes_down_when_training_longer(tmp_path, chatistics_file, tiny_model):
-    run_dir = train(config(tmp_path, chatistics_file, tiny_model, max_steps=30, lr=3e-3,
-                           save_every=100))
-    losses = [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    run_dir = train(
+        config(tmp_path, chatistics_file, tiny_model, max_steps=30, lr=3e-3, save_every=100)
+    )
+    losses = [
+        json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+    ]
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5
 
 
 @pytest.mark.parametrize("stop_at", [3, 5])
-def test_resume_matches_an_uninterrupted_run(tmp_path, chatistics_file, tiny_gpt2,
-                                             uninterrupted_gpt2_run, stop_at):
+def test_resume_matches_an_uninterrupted_run(
+    tmp_path, chatistics_file, tiny_gpt2, uninterrupted_gpt2_run, stop_at
+):
     # tiny_gpt2 has dropout, so the RNG state must be restored too; 3 examples / (2x2) per step
     # means every step is a new epoch here, so the data position across epochs is exercised.
     kw = dict(max_steps=6, batch_size=1, grad_accum=2)
@@ -95,7 +114,9 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, chatistics_file, tiny_gpt
         assert torch.equal(a[name], b[name]), name
 
 
-def test_kill_during_save_keeps_previous_checkpoint(tmp_path, chatistics_file, tiny_model, monkeypatch):
+def test_kill_during_save_keeps_previous_checkpoint(
+    tmp_path, chatistics_file, tiny_model, monkeypatch
+):
     cfg = config(tmp_path, chatistics_file, tiny_model)
     real_save_state = None
 
@@ -139,7 +160,9 @@ def test_existing_run_is_not_overwritten(tmp_path, four_step_run, tiny_model):
 
 def test_resume_with_other_options_is_refused(tmp_path, four_step_run, tiny_model):
     copy_of(four_step_run, tmp_path)
-    with pytest.raises(ChatcloneError, match="was trained with --block-size 64; resume with the same"):
+    with pytest.raises(
+        ChatcloneError, match="was trained with --block-size 64; resume with the same"
+    ):
         train(config(tmp_path, four_step_run.data, tiny_model, resume=True, block_size=32))
 
 

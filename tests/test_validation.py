@@ -17,15 +17,31 @@ from chatclone.training.loop import label_tokens, train
 
 
 def config(tmp_path, data, model, **kw):
-    base = dict(data=str(data), model=str(model), runs_dir=str(tmp_path / "runs"), run_name="r",
-                batch_size=4, block_size=64, max_steps=6, save_every=100, lr=1e-3, min_messages=2,
-                device="cpu", cache=False, report=False, tensorboard=False, val_every=2)
+    base = dict(
+        data=str(data),
+        model=str(model),
+        runs_dir=str(tmp_path / "runs"),
+        run_name="r",
+        batch_size=4,
+        block_size=64,
+        max_steps=6,
+        save_every=100,
+        lr=1e-3,
+        min_messages=2,
+        device="cpu",
+        cache=False,
+        report=False,
+        tensorboard=False,
+        val_every=2,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
 
 def dialogues(n):
-    return [Dialogue(f"c{i}", (Turn(OTHER, f"hi {i}"), Turn(PERSONA, f"hello {i}"))) for i in range(n)]
+    return [
+        Dialogue(f"c{i}", (Turn(OTHER, f"hi {i}"), Turn(PERSONA, f"hello {i}"))) for i in range(n)
+    ]
 
 
 def safetensors_weights(path):
@@ -53,8 +69,9 @@ def test_val_fraction_is_checked():
     assert str(e.value) == "--val-fraction must be at least 0 and below 1 (got 1.0)"
 
 
-def test_validation_loss_goes_down_and_the_run_keeps_the_lowest(tmp_path, chatistics_file,
-                                                                tiny_model):
+def test_validation_loss_goes_down_and_the_run_keeps_the_lowest(
+    tmp_path, chatistics_file, tiny_model
+):
     cfg = config(tmp_path, chatistics_file, tiny_model, max_steps=16, lr=3e-2)
     run_dir = train(cfg)
     val = [r for r in read_metrics(run_dir) if "val_loss" in r]
@@ -82,15 +99,24 @@ def fake_validation(monkeypatch, losses):
 
 
 @pytest.mark.parametrize("final_model", ["best", "last"])
-def test_final_model_holds_the_best_or_the_last_weights(tmp_path, chatistics_file, tiny_model,
-                                                        monkeypatch, final_model):
+def test_final_model_holds_the_best_or_the_last_weights(
+    tmp_path, chatistics_file, tiny_model, monkeypatch, final_model
+):
     fake_validation(monkeypatch, [3.0, 1.0, 2.0])
-    cfg = config(tmp_path, chatistics_file, tiny_model, save_every=2, keep_checkpoints=3,
-                 final_model=final_model)
+    cfg = config(
+        tmp_path,
+        chatistics_file,
+        tiny_model,
+        save_every=2,
+        keep_checkpoints=3,
+        final_model=final_model,
+    )
     run_dir = train(cfg)
     expected = "step-000004" if final_model == "best" else "step-000006"
     saved = safetensors_weights(run_dir / "model.safetensors")
-    at_step = safetensors_weights(checkpoint.checkpoints_dir(run_dir) / expected / "model.safetensors")
+    at_step = safetensors_weights(
+        checkpoint.checkpoints_dir(run_dir) / expected / "model.safetensors"
+    )
     for name, tensor in saved.items():
         assert torch.equal(tensor, at_step[name]), name
     best = json.loads((run_dir / "best.json").read_text())
@@ -100,15 +126,17 @@ def test_final_model_holds_the_best_or_the_last_weights(tmp_path, chatistics_fil
     assert (run_dir / "best" / "model.safetensors").is_file() == (final_model == "last")
 
 
-def test_early_stopping_after_validations_without_improvement(tmp_path, chatistics_file,
-                                                              tiny_model, monkeypatch, capsys):
+def test_early_stopping_after_validations_without_improvement(
+    tmp_path, chatistics_file, tiny_model, monkeypatch, capsys
+):
     fake_validation(monkeypatch, [2.0, 1.0, 1.5, 1.2, 0.5])
-    cfg = config(tmp_path, chatistics_file, tiny_model, max_steps=20, val_every=1,
-                 early_stopping=2)
+    cfg = config(tmp_path, chatistics_file, tiny_model, max_steps=20, val_every=1, early_stopping=2)
     run_dir = train(cfg)
     assert [r["step"] for r in read_metrics(run_dir)] == [1, 2, 3, 4]
-    assert "Early stopping at step 4: no better validation loss in the last 2 validations." \
+    assert (
+        "Early stopping at step 4: no better validation loss in the last 2 validations."
         in capsys.readouterr().out
+    )
     assert checkpoint.latest_checkpoint(run_dir).name == "step-000004"
     assert json.loads((run_dir / "best.json").read_text())["saved_step"] == 2
 
@@ -120,8 +148,15 @@ def test_persona_only_labels_leave_no_loss_on_the_other_side(tiny_model):
 
     tok = AutoTokenizer.from_pretrained(tiny_model)
     add_speaker_tokens(tok)
-    dialogue = Dialogue("d", (Turn(OTHER, "Hi"), Turn(PERSONA, "Good morning!"),
-                              Turn(OTHER, "Bye!"), Turn(PERSONA, "See you tomorrow")))
+    dialogue = Dialogue(
+        "d",
+        (
+            Turn(OTHER, "Hi"),
+            Turn(PERSONA, "Good morning!"),
+            Turn(OTHER, "Bye!"),
+            Turn(PERSONA, "See you tomorrow"),
+        ),
+    )
     (example,), _ = build_examples([dialogue], tok, FORMAT, 256)
     batch = collate([example], tok.pad_token_id, mask_other=True)
     other_tag = tok.convert_tokens_to_ids("<speaker2>")
@@ -141,16 +176,24 @@ def test_persona_only_labels_leave_no_loss_on_the_other_side(tiny_model):
 
 
 @pytest.mark.parametrize("train_on", ["persona", "all"])
-def test_training_loss_counts_exactly_the_chosen_turns(tmp_path, chatistics_file, tiny_model,
-                                                       train_on):
+def test_training_loss_counts_exactly_the_chosen_turns(
+    tmp_path, chatistics_file, tiny_model, train_on
+):
     # One step over all training examples: its logged loss was measured before the update, so
     # it must equal the base model's loss on the persona tokens (or on every token).
     from accelerate.utils import set_seed
 
     from chatclone.training.models import load_base
 
-    cfg = config(tmp_path, chatistics_file, tiny_model, max_steps=1, batch_size=64,
-                 train_on=train_on, block_size=512)
+    cfg = config(
+        tmp_path,
+        chatistics_file,
+        tiny_model,
+        max_steps=1,
+        batch_size=64,
+        train_on=train_on,
+        block_size=512,
+    )
     run_dir = train(cfg)
     logged = read_metrics(run_dir)[0]["loss"]
     set_seed(cfg.seed)  # as train does: the new speaker-tag embeddings start the same
