@@ -88,7 +88,7 @@ def load_engine(**options: Any):
     from chatclone.sampling import ChatConfig
 
     cfg = ChatConfig(**options)
-    engine = load(RunDir.of(cfg), cfg.load)
+    engine = load(RunDir.of(cfg), cfg.load, base=cfg.base)
     engine.options = cfg
     return engine
 

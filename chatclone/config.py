@@ -9,17 +9,16 @@ replying are in `sampling`; stage-only options live with their stage (`evaluatio
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 from chatclone.errors import ChatcloneError
+from chatclone.inputs import InputOptions
 from chatclone.options import Group, Options, must, opt
 
 DEVICES = ["auto", "cpu", "cuda", "mps"]
 EMBEDDED = "embedded"
 SAMPLE_MIN_MESSAGES = 2  # the bundled sample's dialogues are 2-10 utterances long
-DEFAULT_GAP_HOURS = 6.0  # see data/sessions.py
 
 
 @dataclass
@@ -43,74 +42,6 @@ class RunOptions(Group):
     @property
     def run_dir(self) -> Path:
         return Path(self.runs_dir) / self.run_name
-
-
-def parse_day(text: str | None, option: str, end: bool = False) -> float | None:
-    """YYYY-MM-DD as epoch seconds (start of the day, or the start of the next one for `end`)."""
-    if not text:
-        return None
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise ChatcloneError(
-            f"{option} {text!r}: write the date as YYYY-MM-DD, e.g. {option} 2023-01-31"
-        ) from None
-    day += dt.timedelta(days=1) if end else dt.timedelta(0)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
-
-
-@dataclass
-class InputOptions(Group):
-    """The input side (format, who is who, sessions, filters, privacy): one object for
-    `inspect`, `import` and `train`."""
-
-    section = "input"
-    format: str | None = opt(
-        None,
-        "force an input format instead of detecting it (e.g. whatsapp, "
-        "'table:sender=From,text=Body')",
-        metavar="NAME",
-    )
-    me: list[str] = opt(
-        [],
-        "your name as the export shows it; repeat for each platform "
-        "(default: whoever takes part in every conversation)",
-        metavar="NAME",
-        repeatable=True,
-    )
-    persona: str | None = opt(
-        None,
-        "sender whose voice is learned (default: the export's owner, i.e. outgoing messages)",
-        metavar="NAME",
-    )
-    session_gap_hours: float = opt(
-        DEFAULT_GAP_HOURS,
-        "start a new session (dialogue) after a pause longer than this many hours (0: never split)",
-    )
-    redact: bool = opt(
-        True,
-        "replace phone numbers, e-mails, URLs, IBANs, card numbers with "
-        "placeholders and participants' names with stand-ins",
-    )
-    keep_persona_name: bool = opt(False, "do not pseudonymise the persona's own name")
-    conversation: list[str] = opt(
-        [],
-        "only conversations whose title or id contains TEXT (repeatable)",
-        metavar="TEXT",
-        repeatable=True,
-    )
-    participant: list[str] = opt(
-        [], "only conversations NAME takes part in (repeatable)", metavar="NAME", repeatable=True
-    )
-    since: str | None = opt(None, "only messages from this day on (YYYY-MM-DD)", metavar="DATE")
-    until: str | None = opt(
-        None, "only messages up to this day, inclusive (YYYY-MM-DD)", metavar="DATE"
-    )
-
-    def check(self) -> None:
-        must(self.session_gap_hours >= 0, "session_gap_hours", "at least 0", self.session_gap_hours)
-        parse_day(self.since, "--since")
-        parse_day(self.until, "--until")
 
 
 @dataclass
@@ -204,6 +135,11 @@ class TrainingOptions(Group):
     max_grad_norm: float = opt(1.0, "gradient clipping norm")
     epochs: float = opt(1.0, "passes over the data (ignored when --max-steps is set)")
     max_steps: int | None = opt(None, "stop after this many optimizer steps")
+    minutes: float | None = opt(
+        None,
+        "time budget: stop and save when the next step would pass N minutes of training (the "
+        "earlier of --max-steps and --minutes wins; not carried over by --resume)",
+    )
     seed: int = opt(42, "random seed (data order, held-out split, new embeddings, dropout)")
     train_on: str = opt(
         "persona",
@@ -226,6 +162,7 @@ class TrainingOptions(Group):
             self.max_steps is None or self.max_steps >= 1, "max_steps", "at least 1", self.max_steps
         )
         must(self.epochs > 0, "epochs", "above 0", self.epochs)
+        must(self.minutes is None or self.minutes > 0, "minutes", "above 0", self.minutes)
         must(self.lr > 0, "lr", "above 0", self.lr)
         must(self.weight_decay >= 0, "weight_decay", "at least 0", self.weight_decay)
         must(0 <= self.warmup_ratio <= 1, "warmup_ratio", "between 0 and 1", self.warmup_ratio)
@@ -252,8 +189,9 @@ class OutputOptions(Group):
         "continue the run from its latest checkpoint, with the options "
         "and data saved in the run folder (no need to repeat them)",
     )
+    overwrite: bool = opt(False, "replace an existing run of this name (only a run folder)")
     save_every: int = opt(50, "write a checkpoint every N optimizer steps")
-    keep_checkpoints: int = opt(2, "how many recent checkpoints to keep")
+    keep_checkpoints: int = opt(1, "checkpoints kept (each ~3x the model; for --resume only)")
     tensorboard: bool = opt(True, "write TensorBoard event files into <run>/tensorboard")
     report: bool = opt(
         True,
@@ -264,6 +202,8 @@ class OutputOptions(Group):
     def check(self) -> None:
         must(self.save_every >= 1, "save_every", "at least 1", self.save_every)
         must(self.keep_checkpoints >= 1, "keep_checkpoints", "at least 1", self.keep_checkpoints)
+        if self.resume and self.overwrite:
+            raise ChatcloneError("--resume continues a run, --overwrite replaces it: pass one")
 
 
 class TrainConfig(Options):

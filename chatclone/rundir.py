@@ -16,12 +16,15 @@ runs/<name>/
 ```
 
 A run is *complete* when it holds a final model; `RunDir.require` is the one check, with one
-wording per missing part, each naming the command that fixes it.
+wording per missing part, each naming the command that fixes it. `list_runs` describes every
+folder of a runs folder (`chatclone runs`); `RunDir.delete` removes only a run (`--overwrite`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -44,6 +47,9 @@ EVAL = "eval.json"
 REPORT = "report.html"
 MODEL_CONFIG = "config.json"
 ADAPTER_CONFIG = "adapter_config.json"
+
+# Train options that apply to one invocation: `train --resume` does not read them back.
+PER_INVOCATION = ("minutes", "overwrite")
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,56 @@ class RunDir:
             )
         return self
 
+    def delete(self, check_only: bool = False) -> bool:
+        """Remove the folder for `train --overwrite`: only a run folder (or an empty one);
+        anything else is refused. True when there was a folder to remove."""
+        path = self.path
+        if path.is_symlink() or (
+            path.exists() and not self.is_run() and (path.is_file() or any(path.iterdir()))
+        ):
+            raise ChatcloneError(
+                f"{path} is not a chatclone run folder (it has no {CONFIG}), so --overwrite "
+                "leaves it alone. Choose another --run-name, or move that folder away yourself"
+            )
+        if check_only or not path.exists():
+            return path.exists()
+        shutil.rmtree(path)
+        return True
+
+    # -- what it holds, for `chatclone runs` ------------------------------------------------
+    def status(self) -> str:
+        if not self.is_run():
+            return NOT_A_RUN
+        return COMPLETE if self.has_model() else UNFINISHED
+
+    def steps(self) -> int | None:
+        """The last optimizer step trained (from `metrics.jsonl`), if any."""
+        path = self.path / METRICS
+        lines = path.read_text().splitlines() if path.is_file() else []
+        last = next((line for line in reversed(lines) if line.strip()), None)
+        try:
+            return int(json.loads(last)["step"]) if last else None
+        except (ValueError, KeyError, TypeError):  # a line cut short by a kill
+            return None
+
+    def summary(self) -> RunSummary:
+        """What `chatclone runs` says of this folder."""
+        files = [p for p in self.path.iterdir() if p.is_file()]
+        try:
+            config = self.read_json(CONFIG) or {}
+        except ValueError:
+            config = {"model": "?"}
+        run = self.is_run()
+        return RunSummary(
+            name=self.name,
+            status=self.status(),
+            model=str(config.get("model", "?")) if run else None,
+            steps=self.steps() if run else None,
+            planned=config.get("max_steps") if run else None,
+            size=folder_size(self.path),
+            modified=max([p.stat().st_mtime for p in files] or [self.path.stat().st_mtime]),
+        )
+
     # -- the options it was trained with ----------------------------------------------------
     def read_config(self) -> TrainConfig:
         self.require(model=False)
@@ -110,8 +166,11 @@ class RunDir:
         write_json(self.path / CONFIG, cfg.to_dict())
 
     def resume_config(self, given: dict[str, Any]) -> TrainConfig:
-        """The saved options with those given on the command line on top (`train --resume`)."""
+        """The saved options with those given on the command line on top (`train --resume`);
+        the options of one invocation (`PER_INVOCATION`) are not taken from the saved ones."""
         saved = self.read_config().to_dict()
+        for name in PER_INVOCATION:
+            saved.pop(name, None)
         return TrainConfig(**{**saved, **given, "resume": True})
 
     # -- the data it was trained and is evaluated on ----------------------------------------
@@ -154,6 +213,76 @@ class RunDir:
 
     def write_json(self, name: str, data: Any) -> Path:
         return write_json(self.path / name, data)
+
+
+COMPLETE = "complete"
+UNFINISHED = "training did not finish"
+NOT_A_RUN = "not a run"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of `chatclone runs`."""
+
+    name: str
+    status: str
+    model: str | None  # the base model, for a run
+    steps: int | None  # optimizer steps trained
+    planned: int | None  # --max-steps, when it was given
+    size: int  # bytes on disk
+    modified: float  # the newest file directly in the folder (epoch seconds)
+
+    def line(self, widths: tuple[int, int, int] = (0, 0, 0)) -> str:
+        steps = "-" if self.steps is None else f"{self.steps}"
+        if self.planned and self.status == UNFINISHED:
+            steps += f"/{self.planned}"
+        name, status, model = (
+            f"{text:<{width}}"
+            for text, width in zip((self.name, self.status, self.model or "-"), widths)
+        )
+        date = dt.datetime.fromtimestamp(self.modified).strftime("%Y-%m-%d %H:%M")
+        return (
+            f"{name}  {status}  {model}  {steps + ' steps':>11}  {human_size(self.size):>9}  {date}"
+        )
+
+
+def list_runs(runs_dir: Path) -> list[RunSummary]:
+    """Every folder in `runs_dir` (hidden ones aside), by name: runs and folders that are not."""
+    if not runs_dir.is_dir():
+        return []
+    return [
+        RunDir(p).summary()
+        for p in sorted(runs_dir.iterdir())
+        if p.is_dir() and not p.name.startswith(".")
+    ]
+
+
+def format_runs(runs: list[RunSummary]) -> str:
+    """`chatclone runs`: one aligned line per run."""
+    columns = [(r.name, r.status, r.model or "-") for r in runs]
+    widths = tuple(max((len(row[i]) for row in columns), default=0) for i in range(3))
+    return "\n".join(r.line(widths) for r in runs)
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of the files under `path` (links not followed)."""
+    total = 0
+    for p in path.rglob("*"):
+        try:
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+        except OSError:  # removed while we looked
+            pass
+    return total
+
+
+def human_size(n: float) -> str:
+    """1234567 -> '1.2 MB' (powers of 1000, as disk sizes are sold)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
 
 
 def write_json(path: Path, data: Any) -> Path:

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from chatclone.config import DEVICES, RunOptions
 from chatclone.options import Group, Options, must, opt
 
+# The range of the reply budget a run gives when --max-new-tokens is not set (inference.length).
+MIN_BUDGET, MAX_BUDGET = 16, 256
+
 
 @dataclass
 class LoadOptions(Group):
@@ -33,11 +36,22 @@ class SamplingOptions(Group):
     top_k: int = opt(50, "sample among the k most likely tokens (0: no limit)")
     top_p: float = opt(0.9, "nucleus sampling: smallest token set with this probability")
     greedy: bool = opt(False, "always take the most likely token (deterministic)")
-    max_new_tokens: int = opt(80, "longest reply in tokens")
+    max_new_tokens: int | None = opt(
+        None,
+        "longest reply in tokens; a reply cut short ends at its last full sentence "
+        f"(default: from the run, a long turn of the persona's, within {MIN_BUDGET}-{MAX_BUDGET})",
+    )
     min_new_tokens: int = opt(0, "shortest reply in tokens (the turn cannot end before)")
     repetition_penalty: float = opt(1.0, "penalise tokens already in the context (1: off)")
     no_repeat_ngram_size: int = opt(0, "never repeat a sequence of this many tokens (0: off)")
-    seed: int | None = opt(None, "seed for reproducible sampling")
+    loop_guard: int = opt(
+        4,
+        "never write a sequence of this many tokens that the reply or the persona's recent "
+        "turns already wrote: no loops, no copied answers (0: off)",
+    )
+    seed: int | None = opt(
+        None, "seed for reproducible sampling (one per conversation: the whole chat repeats)"
+    )
     history_turns: int = opt(6, "turns of past conversation given to the model as context")
     history_tokens: int | None = opt(
         None,
@@ -51,9 +65,10 @@ class SamplingOptions(Group):
         must(self.temperature >= 0, "temperature", "at least 0", self.temperature)
         must(self.top_k >= 0, "top_k", "at least 0", self.top_k)
         must(0 < self.top_p <= 1, "top_p", "above 0 and at most 1", self.top_p)
-        must(self.max_new_tokens >= 1, "max_new_tokens", "at least 1", self.max_new_tokens)
+        most = self.max_new_tokens
+        must(most is None or most >= 1, "max_new_tokens", "at least 1", most)
         must(
-            0 <= self.min_new_tokens <= self.max_new_tokens,
+            0 <= self.min_new_tokens <= (self.min_new_tokens if most is None else most),
             "min_new_tokens",
             "between 0 and --max-new-tokens",
             self.min_new_tokens,
@@ -65,6 +80,8 @@ class SamplingOptions(Group):
             "at least 0",
             self.no_repeat_ngram_size,
         )
+        guard = self.loop_guard
+        must(guard == 0 or guard >= 2, "loop_guard", "0 (off) or at least 2", guard)
         must(self.history_turns >= 0, "history_turns", "at least 0", self.history_turns)
         must(
             self.history_tokens is None or self.history_tokens >= 1,
@@ -76,6 +93,15 @@ class SamplingOptions(Group):
     @property
     def is_greedy(self) -> bool:
         return self.greedy or self.temperature <= 0
+
+
+@dataclass
+class TargetOptions(Group):
+    section = "model"
+    base: bool = opt(
+        False,
+        "talk to the run's untrained base model instead, in its own chat format (to compare)",
+    )
 
 
 @dataclass
@@ -101,6 +127,7 @@ class ReplyConfig(Options):
     groups = {
         "run": RunOptions,
         "load": LoadOptions,
+        "target": TargetOptions,
         "sampling": SamplingOptions,
         "conversation": OpeningOptions,
     }

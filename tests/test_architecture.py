@@ -14,7 +14,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "chatclone"
 
 # Lower numbers are lower layers; a module may import its own package or any lower layer.
-BOTTOM = ("errors", "atomic", "quiet", "options", "config", "sampling", "speaker_format", "rundir")
+BOTTOM = (
+    "errors",
+    "atomic",
+    "quiet",
+    "options",
+    "inputs",
+    "config",
+    "sampling",
+    "speaker_format",
+    "rundir",
+)
 LAYERS = {
     **{f"chatclone.{name}": 0 for name in BOTTOM},
     "chatclone.data": 1,

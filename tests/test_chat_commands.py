@@ -77,7 +77,7 @@ def test_set_changes_sampling_and_save_writes_the_transcript(engine, tmp_path):
             "/set colour red",
             "Error: usage: /set NAME VALUE, NAME one of temperature, top_k, top_p, "
             "greedy, max_new_tokens, min_new_tokens, repetition_penalty, "
-            "no_repeat_ngram_size, seed, history_turns, history_tokens",
+            "no_repeat_ngram_size, loop_guard, seed, history_turns, history_tokens",
         ),
         ("/save", "Error: /save needs a file name, e.g. /save chat.txt"),
         ("/frobnicate", f"Error: unknown command '/frobnicate'. {HELP}"),

@@ -29,7 +29,22 @@ def test_inspect_json_reconciles(capsys):
 
 def test_import_writes_redacted_jsonl_that_train_reads(tmp_path, capsys):
     out = tmp_path / "chats.jsonl"
-    assert main(["import", TOM, "--me", "Tom", "-o", str(out), "--preview", "2"]) == 0
+    assert (
+        main(
+            [
+                "import",
+                TOM,
+                "--me",
+                "Tom",
+                "-o",
+                str(out),
+                "--preview",
+                "2",
+                "--no-keep-persona-name",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert f"Wrote 3 messages to {out}" in printed and "before: 'Who has the key?" not in printed
     records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -39,6 +54,10 @@ def test_import_writes_redacted_jsonl_that_train_reads(tmp_path, capsys):
     from chatclone.data.importers import load_data
 
     assert load_data(out).reports[0].format == "chatclone-jsonl"
+    # By default the persona's own name stays (their clone); everything else is redacted.
+    kept = tmp_path / "kept.jsonl"
+    assert main(["import", TOM, "--me", "Tom", "-o", str(kept)]) == 0
+    assert '"sender": "Tom"' in kept.read_text() and "900456" not in kept.read_text()
 
 
 def test_import_preview_shows_before_and_after(capsys):

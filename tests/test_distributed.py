@@ -117,6 +117,8 @@ def test_two_processes_follow_one_process_with_the_doubled_batch(data, tiny_mode
             "--run-name",
             "ddp",
             *OPTIONS,
+            "--keep-checkpoints",  # step-000002 stays, for the resume below
+            "2",
         ]
     )
     assert "2 x 1 accumulation x 2 process(es) = 4 examples per step" in out

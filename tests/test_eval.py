@@ -1,6 +1,7 @@
 """`chatclone eval`: held-out perplexity, reply metrics and probes, next to the base model."""
 
 import json
+import re
 
 import pytest
 
@@ -90,9 +91,14 @@ def test_eval_command_prints_the_table(run, capsys):
         )
         == 0
     )
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "persona perplexity (held out)" in out and "trained" in out and "base" in out
     assert "> Hello?" in out and "report: " in out
+    # Every slow phase shows on stderr, the report included; a full evaluation says nothing
+    # about a quick one.
+    assert re.search(r"Writing report\.html \.\.\. \d+\.\d s\n", captured.err)
+    assert "Loading the base model" in captured.err and "Quick evaluation" not in out
 
 
 def test_eval_of_a_folder_that_is_not_a_run(tmp_path, capsys):
@@ -180,3 +186,51 @@ def test_audit_reports_a_rate_for_both_models(run):
         assert 0 <= audit["verbatim"] <= 3
         assert audit["verbatim_rate"] == audit["verbatim"] / 3
     assert "verbatim completions (audit)" in format_result(result)
+
+
+def test_quick_evaluation_is_capped_and_shows_each_phase(run, capsys, monkeypatch):
+    from chatclone.evaluation import options
+
+    monkeypatch.setattr(options, "QUICK_CONTEXTS", 2)
+    monkeypatch.setattr(options, "QUICK_PERPLEXITY_EXAMPLES", 1)
+    full = evaluate(eval_config(run, base=False), progress=False)
+    assert capsys.readouterr().err == ""  # progress=False (the library): silent
+    quick = evaluate(eval_config(run, quick=True))
+    err = capsys.readouterr().err
+    assert quick["quick"] is True and full["quick"] is False
+    assert quick["contexts"] == 2 and full["contexts"] == 4
+    assert full["models"]["trained"]["perplexity_examples"] > 1
+    assert list(quick["models"]) == ["trained", "base"]
+    for model in quick["models"].values():
+        assert [p["message"] for p in model["probes"]] == EvalConfig().probes[:2]
+        assert model["perplexity_examples"] == 1 and len(model["samples"]) == 2
+        assert model["persona_perplexity"] > 1
+    assert re.search(r"Loading the trained model \(r\) on cpu \.\.\. \d+\.\d s\n", err)
+    assert re.search(r"Loading the base model \(tiny-llama\d+\) on cpu \.\.\. \d+\.\d s\n", err)
+    for bar in ("Sampling replies (trained)", "Perplexity (trained)", "Perplexity (base)"):
+        assert bar in err
+    assert "Quick evaluation" in format_result(quick)
+    assert "chatclone eval --run-name r" in format_result(quick)
+
+
+def test_quick_caps_probes_and_audit_and_eval_stays_full_by_default():
+    cfg = EvalConfig(quick=True, samples=10, audit_samples=30)
+    assert (cfg.context_count, cfg.audit_cases, cfg.perplexity_examples) == (6, 5, 32)
+    assert cfg.probe_messages == EvalConfig().probes[:2]
+    small = EvalConfig(quick=True, samples=3, audit_samples=2)
+    assert (small.context_count, small.audit_cases) == (3, 2)
+    full = EvalConfig(samples=10, audit_samples=30)
+    assert not full.quick and (full.context_count, full.audit_cases) == (10, 30)
+    assert full.probe_messages == full.probes and full.perplexity_examples is None
+
+
+def test_train_names_the_command_of_the_full_evaluation():
+    from chatclone.cli.evaluate import full_eval_command
+    from chatclone.config import TrainConfig
+
+    assert full_eval_command(TrainConfig(data="sample", run_name="me")) == (
+        "chatclone eval --run-name me"
+    )
+    assert full_eval_command(TrainConfig(data="sample", run_name="me", runs_dir="my runs")) == (
+        "chatclone eval --run-name me --runs-dir 'my runs'"
+    )

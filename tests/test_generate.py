@@ -186,3 +186,69 @@ def test_cancel_stops_at_the_next_token(run):
 )
 def test_settled_holds_back_what_could_still_become_a_marker(text, shown):
     assert settled(text, [*FORMAT.tags, "\n"]) == shown
+
+
+def test_the_budget_running_out_ends_the_reply_at_its_last_full_sentence(run):
+    tokenizer = run[1]
+    first = ids(tokenizer, "Yes, a lot.")
+    rest = ids(tokenizer, " I went to the park and read a book.")
+    budget = len(first) + 3  # runs out inside the second sentence, in the last 8 tokens
+    reply, pieces = forced_reply(run, first + rest, max_new_tokens=budget)
+    assert (reply.text, reply.tokens) == ("Yes, a lot.", budget)
+    assert not reply.ended and reply.finish_reason == "length"  # still cut short, and says so
+    assert "".join(pieces) == reply.text  # the held-back tail was never streamed
+
+
+def test_text_streamed_before_the_last_tokens_of_the_budget_is_kept(run):
+    """Only the last max(8, budget // 4) tokens stream whole sentences: a sentence end before
+    text that was already shown cannot be cut back to, so the reply keeps that text."""
+    tokenizer = run[1]
+    words = ids(tokenizer, "Yes. I went to the park and read a book and I am fine and you")
+    reply, pieces = forced_reply(run, words, max_new_tokens=len(words) - 1)
+    assert reply.text == tokenizer.decode(words[:-1]).strip() and not reply.ended
+    assert len(pieces) > 1 and "".join(pieces) == reply.text
+
+
+def test_loop_guard_blocks_loops_and_copies_of_the_persona_s_recent_turns(run):
+    tokenizer = run[1]
+    loop = ids(tokenizer, " I am fine. I am fine. I am fine. I am fine.")
+    guarded, pieces = forced_reply(run, loop, max_new_tokens=len(loop))
+    assert forced_reply(run, loop, max_new_tokens=len(loop), loop_guard=0)[0].text == (
+        "I am fine. I am fine. I am fine. I am fine."
+    )
+    assert guarded.text.count("I am fine") == 1 and "".join(pieces) == guarded.text
+    # HISTORY's persona turn, token for token: its first two tokens get through, not a third
+    copy = ids(tokenizer, " Hey - how are you?")
+    reply, _ = forced_reply(run, copy + [tokenizer.eos_token_id], loop_guard=3)
+    assert reply.text.startswith(tokenizer.decode(copy[:2]).strip())
+    assert not reply.text.startswith(tokenizer.decode(copy[:3]).strip())
+
+
+def test_loop_guard_does_not_let_a_reply_end_as_a_copy_of_a_recent_turn(run):
+    tokenizer = run[1]
+    script = ids(tokenizer, " Hi") + [tokenizer.eos_token_id] * 3
+    history = [*HISTORY, Turn(PERSONA, "Hi"), Turn(OTHER, "Hi")]
+    engine = ReplyEngine(Forced(run[0], script), tokenizer)
+    copied = engine.generate(history, SamplingOptions(greedy=True, loop_guard=0))
+    assert (copied.text, copied.ended) == ("Hi", True)
+    engine = ReplyEngine(Forced(run[0], script), tokenizer)
+    reply = engine.generate(history, SamplingOptions(greedy=True, max_new_tokens=6))
+    assert reply.text.startswith("Hi") and reply.text != "Hi" and reply.tokens > 1
+
+
+def test_one_generator_per_conversation_gives_different_replies_that_repeat_with_the_seed(run):
+    engine = ReplyEngine(*run)
+    cfg = SamplingOptions(temperature=1.5, top_k=0, top_p=1.0, max_new_tokens=8, loop_guard=0)
+
+    def conversation(seed: int) -> list[str]:
+        stream = engine.generator(seed)
+        return [engine.generate(HISTORY, cfg, generator=stream).text for _ in range(3)]
+
+    first = conversation(7)
+    assert len(set(first)) == 3  # the same history, three draws of one stream
+    assert conversation(7) == first
+    # without a conversation's generator, each reply starts afresh from the seed (eval, API)
+    seeded = SamplingOptions(**{**cfg.__dict__, "seed": 7})
+    assert engine.generate(HISTORY, seeded).text == engine.generate(HISTORY, seeded).text
+    assert engine.generate(HISTORY, seeded).text == first[0]
+    assert engine.generator(None) is None

@@ -61,6 +61,8 @@ def trained(tmp_path_factory, tiny_model, export_file):
         "r",
         "--max-steps",
         "4",
+        "--minutes",
+        "60",
         "--epochs",
         "2",
         "--batch-size",
@@ -100,6 +102,7 @@ def trained(tmp_path_factory, tiny_model, export_file):
         "2",
         "--keep-checkpoints",
         "1",
+        "--overwrite",
         "--no-tensorboard",
         "--no-report",
         "--lora",
@@ -131,6 +134,8 @@ def trained(tmp_path_factory, tiny_model, export_file):
         "--keep-persona-name",
         "--two-senders-only",
         "--merge-consecutive",
+        "--min-words",
+        "1",
     ]
     return runs, run_traced(argv)
 
@@ -155,6 +160,8 @@ SAMPLING = [
     "--repetition-penalty",
     "1.1",
     "--no-repeat-ngram-size",
+    "3",
+    "--loop-guard",
     "3",
     "--seed",
     "3",
@@ -191,6 +198,7 @@ def test_eval_uses_every_option_it_lists(trained):
             "1",
             "--batch-size",
             "2",
+            "--quick",
         ]
     )
     assert advertised("eval") - reads == set()
@@ -273,6 +281,8 @@ def test_serve_uses_every_option_it_lists(trained, monkeypatch):
             "64",
             "--max-body-bytes",
             "10000",
+            "--max-loaded",
+            "3",
         ]
     )
     assert advertised("serve") - reads == set()
@@ -319,7 +329,7 @@ def test_inspect_and_import_use_every_option_they_list(export_file, tmp_path):
         "--session-gap-hours",
         "6",
     ]
-    reads = run_traced(["inspect", str(export_file), *given])
+    reads = run_traced(["inspect", str(export_file), *given, "--min-words", "3"])
     assert advertised("inspect") - reads == set()
     assert "redact" not in advertised("inspect")  # nothing is written: nothing to redact
     reads = run_traced(

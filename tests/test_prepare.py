@@ -2,10 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from chatclone.config import InputOptions, TrainConfig
+from chatclone.config import TrainConfig
 from chatclone.data.importers import load_data
 from chatclone.data.prepare import prepare_conversations, prepare_dialogues
 from chatclone.errors import ChatcloneError
+from chatclone.inputs import InputOptions
 from chatclone.speaker_format import FORMAT, PERSONA
 
 FIX = Path(__file__).parent / "fixtures"

@@ -1,21 +1,26 @@
 """`chatclone serve` on loopback with a tiny run: the official `openai` client, auth, limits,
-429/503 back-pressure, disconnects, and a load test."""
+429/503 back-pressure, disconnects, a load test, and requests that name other runs."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 import torch
+from conftest import copy_run
 
 from chatclone.errors import ChatcloneError
-from chatclone.inference.engine import ReplyEngine
+from chatclone.inference.engine import ReplyEngine, load_engine
+from chatclone.rundir import RunDir
+from chatclone.sampling import LoadOptions
 from chatclone.serving.serve import ServeConfig
 from chatclone.speaker_format import OTHER, PERSONA, Turn
 
@@ -56,10 +61,17 @@ def tiny(tiny_model):
 
 @contextmanager
 def serving(engine: ReplyEngine, **options):
-    cfg = ServeConfig(**{"greedy": True, "max_new_tokens": 16, **options})
+    with tempfile.TemporaryDirectory() as empty:  # no other runs unless a test gives its own
+        cfg = ServeConfig(**{"greedy": True, "max_new_tokens": 16, "runs_dir": empty, **options})
+        with listening(create_app(engine, cfg)) as url:
+            yield url
+
+
+@contextmanager
+def listening(app):
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, cfg), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
@@ -284,3 +296,115 @@ def test_binding_beyond_loopback_needs_an_api_key():
         "default --host 127.0.0.1"
     )
     assert ServeConfig(host="0.0.0.0", api_key="k").host == "0.0.0.0"
+
+
+# -- requests that name another run of the runs folder ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, short_run) -> Path:
+    """A runs folder: complete runs run1, run2, run3; an unfinished run; a folder that is not a
+    run; and, beside the folder, a complete run `x` that `../x` would reach."""
+    root = tmp_path_factory.mktemp("serve-runs")
+    for name in ("run1", "run2", "run3"):
+        copy_run(short_run, root / "runs", name)
+    copy_run(short_run, root, "x")
+    (root / "runs" / "unfinished").mkdir()
+    (root / "runs" / "unfinished" / "chatclone.json").write_bytes(
+        (short_run / "chatclone.json").read_bytes()
+    )
+    (root / "runs" / "notes").mkdir()
+    return root / "runs"
+
+
+@pytest.fixture
+def loaded(monkeypatch) -> list[str]:
+    """The runs the server loads, in order."""
+    from chatclone.serving import runs as serving_runs
+
+    names: list[str] = []
+
+    def counting(run, load, base=False):
+        names.append(run.name)
+        return load_engine(run, load, base)
+
+    monkeypatch.setattr(serving_runs, "load_engine", counting)
+    return names
+
+
+def test_models_lists_every_complete_run_and_model_picks_the_run_that_answers(tiny, runs, loaded):
+    greedy = ServeConfig(greedy=True, max_new_tokens=16)
+    history = [Turn(OTHER, "Do you like pizza?")]
+    expected = {
+        name: load_engine(RunDir(runs / name), LoadOptions()).generate(history, greedy).text
+        for name in ("run1", "run2")
+    }
+    expected["run3"] = ReplyEngine(*tiny).generate(history, greedy).text  # the served engine
+    with serving(ReplyEngine(*tiny), run_name="run3", runs_dir=str(runs), max_loaded=2) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="none")
+        # The served run first, then the other complete runs; unfinished and other folders not.
+        assert [m.id for m in client.models.list().data] == ["run3", "run1", "run2"]
+
+        def ask(model: str | None) -> tuple[str, str]:
+            body = post(url, {"messages": ASK, **({"model": model} if model else {})}).json()
+            return body["model"], body["choices"][0]["message"]["content"]
+
+        assert ask(None) == ("run3", expected["run3"])
+        assert loaded == []  # the served run is never loaded again
+        assert ask("run1") == ("run1", expected["run1"])
+        stream = client.chat.completions.create(model="run1", messages=ASK, stream=True)
+        chunks = list(stream)
+        assert {c.model for c in chunks} == {"run1"}
+        assert "".join(c.choices[0].delta.content or "" for c in chunks) == expected["run1"]
+        assert ask("run3") == ("run3", expected["run3"])
+        assert loaded == ["run1"]  # loaded on first use, then cached
+        # At most 2 engines at once, the served one included: run2 takes run1's place.
+        assert ask("run2") == ("run2", expected["run2"])
+        assert ask("run2") == ("run2", expected["run2"])
+        assert ask("run1") == ("run1", expected["run1"])
+        assert loaded == ["run1", "run2", "run1"]
+        assert httpx.get(f"{url}/health").json()["model"] == "run3"
+
+
+@pytest.mark.parametrize(
+    "model", ["gpt-4o", "../x", "run1/../run2", "unfinished", "notes", "/etc", ".", ""]
+)
+def test_a_model_that_is_not_a_complete_run_gets_404_with_the_runs(tiny, runs, loaded, model):
+    with serving(ReplyEngine(*tiny), run_name="run3", runs_dir=str(runs)) as url:
+        response = post(url, {"model": model, "messages": ASK})
+        if model == "":  # no model at all: the served run answers
+            assert response.status_code == 200 and response.json()["model"] == "run3"
+            return
+        assert response.status_code == 404
+        assert response.json()["error"] == {
+            "message": f"model {model!r} is not a complete run of this server's runs folder; "
+            "available: run3, run1, run2",
+            "type": "invalid_request_error",
+            "code": 404,
+        }
+    assert loaded == []
+
+
+def test_a_request_for_another_run_waits_for_a_slot_like_any_other(tiny, runs, loaded):
+    gate = threading.Event()
+    engine = ReplyEngine(Paced(tiny[0], gate=gate), tiny[1])
+    options = {"run_name": "run3", "runs_dir": str(runs), "concurrency": 1, "queue": 0}
+    with serving(engine, **options) as base:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            results: list[httpx.Response] = []
+            first = threading.Thread(
+                target=lambda: results.append(
+                    client.post("/v1/chat/completions", json={"messages": ASK})
+                )
+            )
+            first.start()
+            wait_for(lambda: client.get("/health").json()["generating"] == 1)
+            other = client.post("/v1/chat/completions", json={"model": "run1", "messages": ASK})
+            assert other.status_code == 429  # refused before anything was loaded
+            assert loaded == []
+            gate.set()
+            first.join()
+            assert results[0].status_code == 200
+            other = client.post("/v1/chat/completions", json={"model": "run1", "messages": ASK})
+            assert other.status_code == 200 and other.json()["model"] == "run1"
+            assert loaded == ["run1"]

@@ -2,12 +2,12 @@ from collections import Counter
 
 import pytest
 
-from chatclone.config import parse_day
 from chatclone.data.filters import Filters, apply_filters
 from chatclone.data.people import resolve_owners
 from chatclone.data.records import Conversation, Message
 from chatclone.data.sessions import count_sessions, session_cuts
 from chatclone.errors import ChatcloneError
+from chatclone.inputs import parse_day
 
 
 def conv(cid, senders, times=None, outgoing=None):

@@ -40,7 +40,7 @@ def four_step_run(tmp_path_factory, tiny_model) -> TrainConfig:
     root = tmp_path_factory.mktemp("four-steps")
     data = root / "export.json"
     data.write_text(json.dumps(chatistics_records()))
-    cfg = config(root, data, tiny_model)
+    cfg = config(root, data, tiny_model, keep_checkpoints=2)  # step-000002 stays beside
     train(cfg)
     return cfg
 

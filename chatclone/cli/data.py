@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import IO, Callable
 
 from chatclone import atomic
-from chatclone.config import InputOptions
 from chatclone.errors import ChatcloneError
+from chatclone.inputs import InputOptions
 from chatclone.options import Options
 
 
@@ -29,6 +29,8 @@ class ImportConfig(Options):
 
 
 NO_REDACTION = ("redact", "keep_persona_name")
+# import writes messages; --min-words leaves turns out when training (inspect counts them).
+TRAINING_ONLY = ("min_words",)
 
 
 def _common(p: argparse.ArgumentParser, options: type[Options], skip: tuple[str, ...] = ()) -> None:
@@ -61,6 +63,7 @@ def _report(ns: argparse.Namespace, inp: InputOptions, result, prepared, out: IO
         inp.session_gap_hours,
         prepared.removed,
         persona=bool(inp.persona),
+        min_words=inp.min_words,
     )
     if prepared.redactions:
         cov["redacted"] = dict(prepared.redactions)
@@ -133,7 +136,7 @@ def register(command: Callable) -> None:
     p = command(
         "import", cmd_import, "import chat exports into one redacted JSONL file for train --data"
     )
-    _common(p, ImportConfig)
+    _common(p, ImportConfig, skip=TRAINING_ONLY)
     p.add_argument(
         "-o",
         "--output",

@@ -12,13 +12,13 @@ import importlib.metadata
 import sys
 from typing import Callable
 
-from chatclone.cli import chat, data, evaluate, export, serve, train
+from chatclone.cli import chat, data, evaluate, export, runs, serve, train
 from chatclone.errors import ChatcloneError
 
 Handler = Callable[[argparse.Namespace], int]
 
 # Pipeline order: what `chatclone --help` lists, and the order a user meets the commands in.
-STAGES = (data, train, evaluate, chat, serve, export)
+STAGES = (data, train, runs, evaluate, chat, serve, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

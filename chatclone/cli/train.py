@@ -39,22 +39,22 @@ def train_options(ns: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_train(ns: argparse.Namespace) -> int:
-    from chatclone.cli.evaluate import evaluate_and_report
+    from chatclone.cli.evaluate import evaluate_and_report, full_eval_command
     from chatclone.training.loop import train
 
     cfg = train_options(ns)
     train(cfg)
     if cfg.report:
         print(
-            "Next: an evaluation against the base model and report.html (skip it with "
-            "--no-report; run it later with chatclone eval).",
+            "Next: a quick evaluation against the base model and report.html (skip it with "
+            f"--no-report; for the full one: {full_eval_command(cfg)}).",
             file=sys.stderr,
             flush=True,
         )
         from chatclone.evaluation.options import EvalConfig
 
         evaluate_and_report(
-            EvalConfig(run_name=cfg.run_name, runs_dir=cfg.runs_dir, device=cfg.device)
+            EvalConfig(run_name=cfg.run_name, runs_dir=cfg.runs_dir, device=cfg.device, quick=True)
         )
     return 0
 

@@ -15,6 +15,7 @@ from typing import IO, Any
 from chatclone.data.importers import ImportResult
 from chatclone.data.people import Owners
 from chatclone.data.records import Conversation
+from chatclone.data.select import SHORT_WORDS, persona_turn_words
 from chatclone.data.sessions import count_sessions
 
 CHARS_PER_TOKEN = 4
@@ -43,11 +44,15 @@ def file_rows(result: ImportResult) -> list[dict[str, Any]]:
     ]
 
 
-def conversation_row(conv: Conversation, known: bool, gap_hours: float) -> dict[str, Any]:
-    """`known`: whether the conversation's `outgoing` flags say who the persona is."""
+def conversation_row(
+    conv: Conversation, known: bool, gap_hours: float, min_words: int = 0
+) -> dict[str, Any]:
+    """`known`: whether the conversation's `outgoing` flags say who the persona is. The persona's
+    turns (as training makes them), the very short ones and those under `min_words` words."""
     times = [m.timestamp for m in conv.messages if m.timestamp is not None]
     persona = sum(1 for m in conv.messages if m.outgoing) if known else None
     chars = sum(len(m.text) for m in conv.messages)
+    lengths = persona_turn_words(conv, gap_hours) if persona else []
     return {
         "id": conv.id,
         "title": conv.title,
@@ -62,6 +67,9 @@ def conversation_row(conv: Conversation, known: bool, gap_hours: float) -> dict[
         if persona is not None and conv.messages
         else None,
         "tokens": chars // CHARS_PER_TOKEN,
+        "persona_turns": len(lengths) if known else None,
+        "short_persona_turns": sum(n <= SHORT_WORDS for n in lengths) if known else None,
+        "below_min_words": sum(n < min_words for n in lengths) if known else None,
     }
 
 
@@ -72,11 +80,15 @@ def coverage(
     gap_hours: float,
     removed: Counter | None = None,
     persona: bool = False,
+    min_words: int = 0,
 ) -> dict[str, Any]:
-    """`conversations` as prepared (their `outgoing` marks the persona); `persona`: one was named."""
+    """`conversations` as prepared (their `outgoing` marks the persona); `persona`: one was named;
+    `min_words`: the --min-words whose effect is counted."""
     files = file_rows(result)
     convs = [
-        conversation_row(c, persona or (owners is not None and c.id in owners.names), gap_hours)
+        conversation_row(
+            c, persona or (owners is not None and c.id in owners.names), gap_hours, min_words
+        )
         for c in conversations
     ]
     skipped = sum((r.skipped for r in result.reports), Counter())
@@ -99,8 +111,29 @@ def coverage(
             "messages": sum(c["messages"] for c in convs),
             "sessions": sum(c["sessions"] for c in convs),
             "tokens": sum(c["tokens"] for c in convs),
+            "persona_turns": sum(c["persona_turns"] or 0 for c in convs),
+            "short_persona_turns": sum(c["short_persona_turns"] or 0 for c in convs),
+            "min_words": min_words,
+            "below_min_words": sum(c["below_min_words"] or 0 for c in convs),
         },
     }
+
+
+def short_turns_line(totals: dict[str, Any]) -> str:
+    """How many of the persona's turns are very short, and what --min-words does about them."""
+    turns, short = totals["persona_turns"], totals["short_persona_turns"]
+    if not turns:
+        return ""
+    line = (
+        f"Persona turns: {turns}, {short} ({short / turns:.0%}) very short (at most "
+        f"{SHORT_WORDS} words, like 'Yes.' or 'Uh-huh.')"
+    )
+    n, below = totals["min_words"], totals["below_min_words"]
+    if n:
+        return line + f"; --min-words {n} leaves {below} ({below / turns:.0%}) out of training."
+    if short:
+        return line + f"; train --min-words {SHORT_WORDS + 1} would leave them out."
+    return line + "."
 
 
 def render(cov: dict[str, Any], out: IO[str]) -> None:
@@ -129,6 +162,8 @@ def render(cov: dict[str, Any], out: IO[str]) -> None:
         f"imported, {sum(t['skipped'].values())} skipped, {t['conversations']} conversation(s), "
         f"{t['sessions']} session(s) (gap {cov['session_gap_hours']:g} h), ~{t['tokens']} tokens."
     )
+    if short_turns_line(t):
+        console.print(short_turns_line(t))
     if cov["owner"]["how"]:
         console.print(f"Owner: {cov['owner']['how']}.")
     if cov["owner"]["candidates"]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from chatclone.config import parse_day  # noqa: F401 (re-exported)
 from chatclone.data.people import norm_name
 from chatclone.data.records import Conversation
+from chatclone.inputs import parse_day  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)

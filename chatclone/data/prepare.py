@@ -13,7 +13,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from chatclone.config import InputOptions, TrainConfig, parse_day
+from chatclone.config import TrainConfig
 from chatclone.data.filters import Filters, apply_filters
 from chatclone.data.importers import ImportResult, load_data
 from chatclone.data.people import Owners, norm_name, resolve_owners
@@ -21,6 +21,7 @@ from chatclone.data.privacy import Redactor
 from chatclone.data.records import Conversation, Message, gc_paused
 from chatclone.data.select import SelectionRules, select_dialogues
 from chatclone.errors import ChatcloneError
+from chatclone.inputs import InputOptions, parse_day
 from chatclone.speaker_format import Dialogue
 
 PUBLIC_PLATFORMS = ("chatterbot",)
@@ -34,6 +35,7 @@ class Prepared:
     redactions: Counter = field(default_factory=Counter)
     samples: list[tuple[str, str]] = field(default_factory=list)  # (before, after) for --preview
     reports: list = field(default_factory=list)  # per file: what was read, imported, skipped
+    stand_ins: list[str] = field(default_factory=list)  # a few names given to people (not real)
 
 
 def filters_of(inp: InputOptions) -> Filters:
@@ -80,6 +82,8 @@ def prepare_conversations(
     owners.names = renamed  # keyed by the (possibly pseudonymised) ids handed on
     if redactor is not None:
         prepared.redactions = redactor.counts
+        fakes = [f for real, f in redactor.senders.items() if f != real]
+        prepared.stand_ins = sorted(set(fakes))[:3]
     return prepared
 
 
@@ -155,6 +159,7 @@ def selection_rules(cfg: TrainConfig) -> SelectionRules:
         two_senders_only=cfg.two_senders_only,
         merge_consecutive=cfg.merge_consecutive,
         session_gap_hours=cfg.session_gap_hours,
+        min_words=cfg.min_words,
     )
 
 
@@ -171,7 +176,13 @@ def prepare_dialogues(cfg: TrainConfig) -> tuple[list[Dialogue], dict]:
         "owner": prepared.owners.how,
         "sessions": len(dialogues),
         "session_gap_hours": cfg.session_gap_hours,
+        "min_words": cfg.min_words,
         "filtered": dict(prepared.removed),
         "redacted": dict(prepared.redactions),
+        "redaction": {
+            "on": cfg.redact,
+            "persona_name_kept": cfg.redact and cfg.keep_persona_name,
+            "stand_ins": prepared.stand_ins,
+        },
         **stats.to_dict(),
     }

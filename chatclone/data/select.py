@@ -10,6 +10,7 @@ This runs for every message of every export, so the per-message work is done on 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -35,6 +36,9 @@ class SelectionRules:
     # A pause longer than this starts a new dialogue (0: never). The rules above judge the
     # whole conversation; its sessions are then all kept.
     session_gap_hours: float = DEFAULT_GAP_HOURS
+    # Persona turns with fewer words are left out (0: none), e.g. 3 drops "Yes." and "Uh-huh.";
+    # the other side's turns around one left out then merge (with merge_consecutive).
+    min_words: int = 0
 
 
 @dataclass
@@ -46,6 +50,7 @@ class SelectionStats:
     empty_after_cleaning: int = 0
     merged: int = 0  # messages folded into the previous turn
     turns: int = 0
+    short_turns_removed: int = 0  # persona turns under `min_words` words, left out
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -61,6 +66,17 @@ RULES = {
 
 
 _text, _sender, _outgoing = attrgetter("text"), attrgetter("sender"), attrgetter("outgoing")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+SHORT_WORDS = 2  # a persona turn of at most this many words is "very short" (inspect)
+
+
+def word_count(text: str) -> int:
+    """Words of a turn: whitespace-separated pieces with a letter or digit in them (so the
+    ' | ' between merged messages and a lone emoji count for nothing); in Chinese and Japanese,
+    written without spaces, each character counts as a word."""
+    return sum(max(1, len(_CJK.findall(w))) for w in text.split() if any(map(str.isalnum, w)))
+
+
 _first, _second, _third, _first_two = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(0, 1)
 
 
@@ -96,7 +112,38 @@ def _session_turns(
         stats.merged += len(kept) - len(turns)
     else:
         turns = [(k, Turn(s, t)) for k, s, t in kept]
+    if opts.min_words:
+        turns = _drop_short(turns, opts, stats)
     return [(k, tuple(map(_second, run))) for k, run in groupby(turns, _first)]
+
+
+def _drop_short(
+    turns: list[tuple[int, Turn]], opts: SelectionRules, stats: SelectionStats
+) -> list[tuple[int, Turn]]:
+    """Without the persona's turns of fewer than `min_words` words (counted in the stats); the
+    other side's turns that then follow each other merge, as consecutive messages do."""
+    kept = [
+        (k, t) for k, t in turns if t.speaker != PERSONA or word_count(t.text) >= opts.min_words
+    ]
+    stats.short_turns_removed += len(turns) - len(kept)
+    if not opts.merge_consecutive or len(kept) == len(turns):
+        return kept
+    sep = opts.merge_separator
+    return [
+        (k, Turn(s, sep.join(t.text for _, t in run)))
+        for (k, s), run in groupby(kept, lambda x: (x[0], x[1].speaker))
+    ]
+
+
+def persona_turn_words(conv: Conversation, gap_hours: float) -> list[int]:
+    """`word_count` of each persona turn of a conversation, the turns made as for training
+    with the default rules (time order, sessions, consecutive messages merged)."""
+    msgs = in_time_order(conv.messages)
+    if not msgs:
+        return []
+    cuts = session_cuts(msgs, gap_hours)
+    sessions = _batched_session_turns(msgs, cuts, SelectionRules(), SelectionStats())
+    return [word_count(t.text) for _, ts in sessions for t in ts if t.speaker == PERSONA]
 
 
 BATCH = 8192  # messages per `_session_turns` call: bounds its working lists, not the output

@@ -11,8 +11,8 @@ from itertools import islice
 from operator import sub
 from typing import Sequence
 
-from chatclone.config import DEFAULT_GAP_HOURS  # noqa: F401 (re-exported)
 from chatclone.data.records import Conversation, Message, in_time_order
+from chatclone.inputs import DEFAULT_GAP_HOURS  # noqa: F401 (re-exported)
 
 
 def session_cuts(msgs: Sequence[Message], gap_hours: float) -> list[int]:

@@ -67,7 +67,7 @@ def private_spans(text: str) -> list[re.Match]:
 def audit(engine, dialogues: list[Dialogue], cfg, tick: Callable[[], None] = lambda: None) -> dict:
     """How many secrets the model completes verbatim, with the completions that did. Decodes
     greedily through the reply engine, the turn continued from the text before the secret."""
-    cases = find_cases(dialogues, cfg.audit_samples)
+    cases = find_cases(dialogues, cfg.audit_cases)
     hits = []
     for case in cases:
         n_tokens = len(engine.tokenizer(" " + case.secret, add_special_tokens=False)["input_ids"])

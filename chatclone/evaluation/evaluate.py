@@ -9,12 +9,15 @@ completes private-looking strings of its training data verbatim. Results go to
 
 from __future__ import annotations
 
+import sys
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
 
 from chatclone import rundir
 from chatclone.evaluation.metrics import perplexity, reply_metrics
 from chatclone.evaluation.options import EvalConfig
+from chatclone.evaluation.progress import Progress
 from chatclone.rundir import RunDir
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Dialogue, Turn
 
@@ -33,9 +36,14 @@ def contexts(dialogues: list[Dialogue], n: int) -> list[Context]:
         for i, t in enumerate(d.turns)
         if t.speaker == PERSONA and i > 0
     ]
-    if len(found) <= n:
-        return found
-    return [found[round(k * (len(found) - 1) / max(1, n - 1))] for k in range(n)]
+    return spread(found, n)
+
+
+def spread(items: list, n: int) -> list:
+    """Up to `n` of `items`, spread evenly from the first to the last."""
+    if len(items) <= n:
+        return list(items)
+    return [items[round(k * (len(items) - 1) / max(1, n - 1))] for k in range(n)]
 
 
 def sample(engine, history: list[Turn], cfg, prefix: str = "") -> tuple[str, str]:
@@ -46,16 +54,34 @@ def sample(engine, history: list[Turn], cfg, prefix: str = "") -> tuple[str, str
 
 
 def persona_perplexity(
-    model, tokenizer, dialogues: list[Dialogue], block_size: int, batch_size: int
-) -> float | None:
+    model,
+    tokenizer,
+    dialogues: list[Dialogue],
+    block_size: int,
+    batch_size: int,
+    limit: int | None = None,
+    show: Progress | None = None,
+    desc: str = "Perplexity",
+) -> tuple[float | None, int]:
+    """(perplexity of the persona's tokens, examples scored): on all examples of `dialogues`,
+    or on `limit` of them spread evenly. A bar over the examples when `show` is given."""
     from chatclone.training.dataset import build_examples
     from chatclone.training.heldout import loss_sums
 
     examples, _ = build_examples(dialogues, tokenizer, FORMAT, block_size)
-    total, count = loss_sums(
-        model, examples, tokenizer.pad_token_id, True, batch_size, model.device
-    )
-    return perplexity(total / count) if count else None
+    if limit is not None:
+        examples = spread(examples, limit)
+    # Shortest first and one batch per call: the batches `loss_sums` would make of them all.
+    examples.sort(key=lambda e: len(e.input_ids))
+    bar = (show or Progress(False)).bar(len(examples), desc, "example")
+    total, count = 0.0, 0
+    for start in range(0, len(examples), batch_size):
+        part = examples[start : start + batch_size]
+        t, c = loss_sums(model, part, tokenizer.pad_token_id, True, batch_size, model.device)
+        total, count = total + t, count + c
+        bar.update(len(part))
+    bar.close()
+    return (perplexity(total / count) if count else None), len(examples)
 
 
 def score_model(
@@ -65,27 +91,49 @@ def score_model(
     block_size: int,
     train_dialogues: list[Dialogue],
     val_dialogues: list[Dialogue],
-    tick: Callable[[], None] = lambda: None,
+    show: Progress | None = None,
+    name: str = "trained",
 ) -> dict:
     from chatclone.inference.engine import ReplyEngine
 
+    show = show or Progress(False)
     engine = ReplyEngine(model, tokenizer, FORMAT)
-    ctxs = contexts(val_dialogues, cfg.samples)
+    ctxs = contexts(val_dialogues, cfg.context_count)
+    messages = cfg.probe_messages
+    audit_cases = cfg.audit_cases if cfg.audit else 0
+    bar = show.bar(len(ctxs) + len(messages) + audit_cases, f"Sampling replies ({name})", "reply")
     pairs = []
     for c in ctxs:
         pairs.append(sample(engine, c.history, cfg))
-        tick()
+        bar.update(1)
     replies, raws = [p[0] for p in pairs], [p[1] for p in pairs]
     probes = []
-    for m in cfg.probes:
+    for m in messages:
         probes.append({"message": m, "reply": sample(engine, [Turn(OTHER, m)], cfg)[0]})
-        tick()
-    result = {
-        "persona_perplexity": persona_perplexity(
-            model, tokenizer, val_dialogues, block_size, cfg.batch_size
+        bar.update(1)
+    audited = None
+    if cfg.audit:
+        from chatclone.evaluation.audit import audit
+
+        audited = audit(engine, train_dialogues, cfg, lambda: bar.update(1))
+    bar.close()
+    ppl, scored = (
+        persona_perplexity(
+            model,
+            tokenizer,
+            val_dialogues,
+            block_size,
+            cfg.batch_size,
+            cfg.perplexity_examples,
+            show,
+            f"Perplexity ({name})",
         )
         if val_dialogues
-        else None,
+        else (None, 0)
+    )
+    result = {
+        "persona_perplexity": ppl,
+        "perplexity_examples": scored,
         "metrics": reply_metrics(replies, raws, [c.reference for c in ctxs], FORMAT.tags)
         if ctxs
         else {},
@@ -100,22 +148,23 @@ def score_model(
         ],
         "probes": probes,
     }
-    if cfg.audit:
-        from chatclone.evaluation.audit import audit
-
-        result["audit"] = audit(engine, train_dialogues, cfg, tick)
+    if audited is not None:
+        result["audit"] = audited
     return result
 
 
 def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
     """Score the run (and its base model) from the run folder alone; writes `<run>/eval.json`.
-    `progress` shows a bar over every reply sampled."""
-    import torch
-    from tqdm.auto import tqdm
+    `progress` shows each phase on stderr: loading each model, a bar over the replies sampled
+    and one over the perplexity pass."""
+    show = Progress(progress)
+    cold = "torch" not in sys.modules  # `eval` on its own: seconds of imports first
+    with show.phase("Loading torch") if cold else nullcontext():
+        import torch
 
+        from chatclone.quiet import quiet_libraries
+        from chatclone.training.models import load_base, load_trained, pick_device
     from chatclone.evaluation.metrics import mean_words
-    from chatclone.quiet import quiet_libraries
-    from chatclone.training.models import load_base, load_trained, pick_device
 
     quiet_libraries()
     run = RunDir.of(cfg).require(model=True)
@@ -123,42 +172,29 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
     train_dialogues, val_dialogues = run.read_dialogues()
     device = pick_device(cfg.device)
     dtype = getattr(torch, cfg.weights)
-    models = {"trained": lambda: load_trained(run.path, dtype=dtype)}
+    models = {"trained": (run.name, lambda: load_trained(run.path, dtype=dtype))}
     if cfg.base:
-        models["base"] = lambda: load_base(train_cfg.model, FORMAT)
-    ctxs = contexts(val_dialogues, cfg.samples)
+        base = Path(train_cfg.model).name or train_cfg.model
+        models["base"] = (base, lambda: load_base(train_cfg.model, FORMAT))
+    ctxs = contexts(val_dialogues, cfg.context_count)
     result: dict = {
         "run": cfg.run_name,
         "base_model": train_cfg.model,
+        "quick": cfg.quick,
         "validation_conversations": len(val_dialogues),
         "contexts": len(ctxs),
         "reference_mean_words": mean_words([c.reference for c in ctxs]),
         "settings": {k: v for k, v in cfg.to_dict().items() if k not in ("run_name", "runs_dir")},
         "models": {},
     }
-    per_model = len(ctxs) + len(cfg.probes) + (cfg.audit_samples if cfg.audit else 0)
-    bar = tqdm(
-        total=per_model * len(models),
-        desc="evaluate",
-        unit="reply",
-        disable=not progress,
-        dynamic_ncols=True,
-    )
-    for name, load in models.items():
-        bar.set_description(f"evaluate {name}")
-        model, tokenizer = load()
-        model.to(device=device, dtype=dtype).eval()
+    for name, (label, load) in models.items():
+        with show.phase(f"Loading the {name} model ({label}) on {device}"):
+            model, tokenizer = load()
+            model.to(device=device, dtype=dtype).eval()
         result["models"][name] = score_model(
-            model,
-            tokenizer,
-            cfg,
-            train_cfg.block_size,
-            train_dialogues,
-            val_dialogues,
-            lambda: bar.update(1),
+            model, tokenizer, cfg, train_cfg.block_size, train_dialogues, val_dialogues, show, name
         )
         del model
-    bar.close()
     run.write_json(rundir.EVAL, result)
     return result
 
@@ -187,7 +223,27 @@ def table(result: dict) -> list[tuple[str, list[float | None]]]:
 
 
 def fmt_value(v: float | None) -> str:
-    return "-" if v is None else f"{v:.3f}" if abs(v) < 100 else f"{v:,.0f}"
+    """A number for people: 3 decimals in the usual range, thousands grouped from 100 on,
+    significant digits below 0.01 (a learning rate of 2e-4 reads 0.0002, not 0.000)."""
+    if v is None:
+        return "-"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    if v != v:  # NaN
+        return "nan"
+    if abs(v) >= 100:
+        return f"{v:,.0f}" if abs(v) < 1e15 else f"{v:.3g}"
+    return f"{v:.3f}" if v == 0 or abs(v) >= 0.01 else f"{v:.3g}"
+
+
+def quick_note(result: dict) -> str:
+    """How to get the full evaluation, for a result of `--quick` ('' otherwise)."""
+    if not result.get("quick"):
+        return ""
+    return (
+        "Quick evaluation (what train runs at its end); for all contexts and probes and "
+        f"perplexity on every held-out example: chatclone eval --run-name {result['run']}"
+    )
 
 
 def format_result(result: dict) -> str:
@@ -205,4 +261,6 @@ def format_result(result: dict) -> str:
     for i, probe in enumerate(result["models"][names[0]]["probes"]):
         lines.append(f"> {probe['message']}")
         lines += [f"  {n}: {result['models'][n]['probes'][i]['reply']}" for n in names]
+    if quick_note(result):
+        lines.append(quick_note(result))
     return "\n".join(lines)

@@ -15,6 +15,13 @@ PROBES = [
     "What's your favourite food?",
 ]
 
+# What `--quick` (the evaluation `train` ends with) looks at: enough to compare with the base
+# model at a glance, in well under a minute on a laptop CPU for the embedded model.
+QUICK_CONTEXTS = 6
+QUICK_PROBES = 2
+QUICK_AUDIT = 5
+QUICK_PERPLEXITY_EXAMPLES = 32
+
 
 @dataclass
 class EvalOptions(Group):
@@ -29,10 +36,34 @@ class EvalOptions(Group):
     )
     audit_samples: int = opt(20, "training turns to try in the memorisation audit")
     batch_size: int = opt(8, "examples per batch when computing perplexity")
+    quick: bool = opt(
+        False,
+        f"quick evaluation (what train runs at its end): at most {QUICK_CONTEXTS} held-out "
+        f"contexts, the first {QUICK_PROBES} probes, {QUICK_AUDIT} audit cases and perplexity "
+        f"on up to {QUICK_PERPLEXITY_EXAMPLES} held-out examples (--no-quick, eval's default: all)",
+    )
 
     def check(self) -> None:
         for name in ("samples", "audit_samples", "batch_size"):
             must(getattr(self, name) >= 1, name, "at least 1", getattr(self, name))
+
+    @property
+    def context_count(self) -> int:
+        """Held-out contexts to sample a reply for (`--samples`, capped by `--quick`)."""
+        return min(self.samples, QUICK_CONTEXTS) if self.quick else self.samples
+
+    @property
+    def probe_messages(self) -> list[str]:
+        return self.probes[:QUICK_PROBES] if self.quick else list(self.probes)
+
+    @property
+    def audit_cases(self) -> int:
+        return min(self.audit_samples, QUICK_AUDIT) if self.quick else self.audit_samples
+
+    @property
+    def perplexity_examples(self) -> int | None:
+        """Held-out examples the perplexity is computed on (None: all)."""
+        return QUICK_PERPLEXITY_EXAMPLES if self.quick else None
 
 
 class EvalConfig(Options):

@@ -15,6 +15,7 @@ from chatclone import atomic
 from chatclone.config import RunOptions
 from chatclone.errors import ChatcloneError
 from chatclone.exporting.gguf import QUANTS
+from chatclone.inference.length import DEFAULT_BUDGET, reply_budget
 from chatclone.options import Group, Options, opt
 from chatclone.rundir import RunDir
 from chatclone.sampling import SamplingOptions
@@ -93,9 +94,11 @@ def modelfile(
     context: int,
     gen: SamplingOptions = SamplingOptions(),
     fmt: SpeakerFormat = FORMAT,
+    budget: int = DEFAULT_BUDGET,
 ) -> str:
-    """Ollama's Modelfile: the template, and the same stops as chat (the speaker format's stop
-    texts, the newline included, and EOS)."""
+    """Ollama's Modelfile: the template, the same stops as chat (the speaker format's stop
+    texts, the newline included, and EOS) and the same reply length (the run's budget, unless
+    `gen` sets one)."""
     stops = list(fmt.stop_texts) + ([eos] if eos else [])
     # Ollama's parser takes a quoted value literally (no escapes; a newline may sit inside the
     # quotes, as `ollama show --modelfile` writes it), and triple quotes around one with `"`.
@@ -106,7 +109,7 @@ def modelfile(
         f"PARAMETER temperature {gen.temperature}",
         f"PARAMETER top_k {gen.top_k}",
         f"PARAMETER top_p {gen.top_p}",
-        f"PARAMETER num_predict {gen.max_new_tokens}",
+        f"PARAMETER num_predict {gen.max_new_tokens or budget}",
         f"PARAMETER num_ctx {context}",
     ]
     return "\n".join(lines) + "\n"
@@ -137,13 +140,23 @@ def export_gguf(model, tokenizer, out: Path, quant: str, name: str) -> Path:
     return write_gguf(model, tokenizer, out / f"{name}-{quant}.gguf", quant, chat_template(), name)
 
 
-def export_ollama(model, tokenizer, out: Path, quant: str, name: str) -> Path:
+def export_ollama(model, tokenizer, out: Path, quant: str, name: str, budget: int) -> Path:
     path = export_gguf(model, tokenizer, out, quant, name)
     context = model.config.max_position_embeddings
-    atomic.write_text(
-        out / "Modelfile", modelfile(path.name, tokenizer.eos_token, min(context, 4096))
-    )
+    text = modelfile(path.name, tokenizer.eos_token, min(context, 4096), budget=budget)
+    atomic.write_text(out / "Modelfile", text)
     return out / "Modelfile"
+
+
+def run_budget(run: RunDir, tokenizer) -> int:
+    """The reply length chat uses for this run (from the persona's turns), for Ollama."""
+    from chatclone.inference.formats import SpeakerPrompt
+
+    try:
+        dialogues = run.read_dialogues()[0]
+    except ChatcloneError:  # a run from before dialogues.jsonl: the fixed default
+        return DEFAULT_BUDGET
+    return reply_budget(dialogues, SpeakerPrompt(tokenizer).turn_ids)
 
 
 def export(cfg: ExportConfig) -> Path:
@@ -151,11 +164,12 @@ def export(cfg: ExportConfig) -> Path:
     from chatclone.quiet import quiet_libraries
 
     quiet_libraries()
-    model, tokenizer = load_run(RunDir.of(cfg).require(model=True))
+    run = RunDir.of(cfg).require(model=True)
+    model, tokenizer = load_run(run)
     model.eval()
     name = f"chatclone-{cfg.run_name}".lower()
     if cfg.to == "hf":
         return export_hf(model, tokenizer, cfg.out_dir)
     if cfg.to == "gguf":
         return export_gguf(model, tokenizer, cfg.out_dir, cfg.quant, name)
-    return export_ollama(model, tokenizer, cfg.out_dir, cfg.quant, name)
+    return export_ollama(model, tokenizer, cfg.out_dir, cfg.quant, name, run_budget(run, tokenizer))

@@ -3,6 +3,8 @@
 Reads one message per line, so it works the same typed at a terminal or piped from a file
 (a scripted transcript). Lines starting with `/` are commands (see HELP): `/history` (or `h`),
 `/reset`, `/save FILE`, `/set NAME VALUE` for the sampling options, `/quit` (or end of input).
+A conversation draws its replies from one random stream, seeded once with `--seed` (again at
+`/reset` and `/set seed`): replies differ from each other, and the same seed repeats the chat.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ HELP = (
 def load_engine(cfg: ReplyConfig):
     from chatclone.inference.engine import load_engine as load
 
-    return load(RunDir.of(cfg), cfg.load)
+    return load(RunDir.of(cfg), cfg.load, base=cfg.base)
 
 
 def opening_turns(texts: list[str]) -> list[Turn]:
@@ -46,15 +48,16 @@ def reply_once(cfg: ReplyConfig, message: str) -> str:
     if not text:
         raise ChatcloneError("the message is empty; give the text to reply to")
     history = opening_turns(cfg.opening) + [Turn(OTHER, text)]
-    return engine.generate(history, cfg).text
+    return engine.generate(history, cfg, generator=engine.generator(cfg.seed)).text
 
 
 def run_chat(cfg: ChatConfig, stdin: TextIO, out: TextIO, engine=None) -> int:
     engine = engine or load_engine(cfg)
-    session = Session(cfg, opening_turns(cfg.opening))
+    session = Session(cfg, opening_turns(cfg.opening), engine)
     interactive = stdin.isatty() and not cfg.quiet
     if not cfg.quiet:
-        out.write(f"Chatting with run {cfg.run_name!r}. {HELP}\n")
+        who = "the base model of run" if cfg.base else "run"
+        out.write(f"Chatting with {who} {cfg.run_name!r}. {HELP}\n")
         print_history(session.history, out)
     while True:
         if interactive:
@@ -84,7 +87,10 @@ def run_chat(cfg: ChatConfig, stdin: TextIO, out: TextIO, engine=None) -> int:
         if not cfg.quiet:
             out.write("bot> ")
         reply = engine.generate(
-            session.history, session.cfg, on_text=None if cfg.quiet else _writer(out)
+            session.history,
+            session.cfg,
+            on_text=None if cfg.quiet else _writer(out),
+            generator=session.generator,
         )
         if cfg.quiet:
             out.write(reply.text)
@@ -112,6 +118,7 @@ SETTABLE = (
     "min_new_tokens",
     "repetition_penalty",
     "no_repeat_ngram_size",
+    "loop_guard",
     "seed",
     "history_turns",
     "history_tokens",
@@ -122,6 +129,15 @@ SETTABLE = (
 class Session:
     cfg: ChatConfig
     history: list[Turn]
+    engine: object = None  # the ReplyEngine: it makes the conversation's random stream
+    generator: object = None
+
+    def __post_init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        """A fresh random stream from the seed: the conversation starts over reproducibly."""
+        self.generator = self.engine.generator(self.cfg.seed) if self.engine else None
 
     def command(self, line: str, out: TextIO) -> None:
         name, _, arg = line.partition(" ")
@@ -132,6 +148,7 @@ class Session:
             out.write(HELP + "\n")
         elif name == "/reset":
             self.history = opening_turns(self.cfg.opening)
+            self.reseed()
             if not self.cfg.quiet:
                 out.write("(conversation reset)\n")
         elif name == "/save":
@@ -162,6 +179,8 @@ class Session:
             raise ChatcloneError(f"usage: /set NAME VALUE, NAME one of {', '.join(SETTABLE)}")
         field_type = typing.get_type_hints(SamplingOptions)[name]
         self.cfg = self.cfg.replace(**{name: parse_value(name, raw.strip(), field_type)})
+        if name == "seed":
+            self.reseed()
         return f"({name} = {getattr(self.cfg, name)})"
 
 

@@ -1,9 +1,13 @@
-"""The FastAPI app of `chatclone serve`: OpenAI-style chat completions and the chat page.
+"""The FastAPI app of `chatclone serve`: OpenAI-style chat completions and the chat page
+(with `/settings`, the sampling defaults its settings start from).
 
 Requests are read and checked in `serving.schema`. Generation runs in worker threads, at most `concurrency` at a
 time, with at most `queue` requests waiting; past that clients get 429 (queue full) or 503
 (waited `queue_timeout`), never a hang. A slot is freed when its generation thread ends, and a
 client that goes away cancels its generation at the next token.
+
+A request's `model` picks the run that answers (`serving.runs`): the served run by default, or
+another complete run of the runs folder, loaded on a worker thread while holding a slot.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 
 from chatclone.inference.engine import Reply, ReplyEngine
 from chatclone.serving.options import ServeConfig
+from chatclone.serving.runs import Engines
 from chatclone.serving.schema import (
     ApiError,
     check_auth,
@@ -78,6 +83,8 @@ def create_app(engine: ReplyEngine, cfg: ServeConfig) -> FastAPI:
     pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="generate")
     state: dict = {}
     name = cfg.run_name
+    engines = Engines(engine, cfg)
+    app.state.engines = engines
 
     def slots() -> Slots:  # created lazily: its semaphore belongs to the server's event loop
         if "slots" not in state:
@@ -103,31 +110,55 @@ def create_app(engine: ReplyEngine, cfg: ServeConfig) -> FastAPI:
             "waiting": s.waiting,
         }
 
+    @app.get("/settings")
+    async def settings() -> dict:
+        """What the chat page's settings start from: this server's defaults and limit (a reply
+        length of None: the engine's own budget)."""
+        most = cfg.max_new_tokens
+        if most is None:
+            most = getattr(engine, "max_new_tokens", None)
+        return {
+            "temperature": 0.0 if cfg.is_greedy else cfg.temperature,
+            "max_tokens": None if most is None else min(most, cfg.max_tokens_limit),
+            "max_tokens_limit": cfg.max_tokens_limit,
+        }
+
     @app.get("/v1/models")
     async def models(request: Request) -> dict:
         check_auth(request, cfg.api_key)
+        names = await asyncio.to_thread(engines.names)  # reads the runs folder
         return {
             "object": "list",
-            "data": [{"id": name, "object": "model", "created": 0, "owned_by": "chatclone"}],
+            "data": [
+                {"id": n, "object": "model", "created": 0, "owned_by": "chatclone"} for n in names
+            ],
         }
 
     @app.post("/v1/chat/completions")
     async def completions(request: Request):
         check_auth(request, cfg.api_key)
         req = await read_request(request, cfg)
-        history, gen = history_of(req), generation_config(req, cfg)
+        model = await asyncio.to_thread(engines.resolve, req.model)  # or 404
+        history = history_of(req)
+        generation_config(req, cfg)  # a bad request fails before it waits for a slot
+        loop = asyncio.get_running_loop()
         await slots().acquire()
-        job = Job(engine, history, gen, asyncio.get_running_loop())
-        job.future = asyncio.get_running_loop().run_in_executor(pool, job.run)
+        try:  # a run not loaded yet loads here, on a worker, holding the slot
+            chosen, options = await loop.run_in_executor(pool, engines.get, model)
+            job = Job(chosen, history, generation_config(req, options), loop)
+            job.future = loop.run_in_executor(pool, job.run)
+        except BaseException:
+            slots().release()
+            raise
         job.future.add_done_callback(lambda _f: slots().release())
         if req.stream:
             return StreamingResponse(
-                sse(job, name),
+                sse(job, model),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache"},
             )
         reply = await job.wait(request)
-        return completion_body(reply, name)
+        return completion_body(reply, model)
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 

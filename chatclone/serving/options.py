@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from chatclone.config import RunOptions
 from chatclone.errors import ChatcloneError
 from chatclone.options import Group, Options, must, opt
-from chatclone.sampling import LoadOptions, SamplingOptions
+from chatclone.sampling import LoadOptions, SamplingOptions, TargetOptions
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -25,6 +25,12 @@ class ServerOptions(Group):
     queue_timeout: float = opt(30.0, "seconds a request waits for a slot before a 503")
     max_tokens_limit: int = opt(512, "largest max_tokens a request may ask for")
     max_body_bytes: int = opt(256 * 1024, "largest request body in bytes; larger gets 413")
+    max_loaded: int = opt(
+        2,
+        "runs kept loaded at once (this run included) for requests that name another run "
+        "of --runs-dir in 'model'; the least recently used is dropped",
+        metavar="N",
+    )
 
     def check(self) -> None:
         if self.host not in LOOPBACK and not self.api_key:
@@ -33,7 +39,7 @@ class ServerOptions(Group):
                 "could use the model. Pass --api-key KEY (clients then send 'Authorization: "
                 "Bearer KEY') or keep the default --host 127.0.0.1"
             )
-        for name in ("concurrency", "max_tokens_limit", "max_body_bytes"):
+        for name in ("concurrency", "max_tokens_limit", "max_body_bytes", "max_loaded"):
             must(getattr(self, name) >= 1, name, "at least 1", getattr(self, name))
         must(0 < self.port < 65536, "port", "between 1 and 65535", self.port)
         must(self.queue >= 0, "queue", "at least 0", self.queue)
@@ -46,6 +52,7 @@ class ServeConfig(Options):
     groups = {
         "run": RunOptions,
         "load": LoadOptions,
+        "target": TargetOptions,
         "sampling": SamplingOptions,
         "server": ServerOptions,
     }

@@ -78,12 +78,15 @@ def generation_config(req: CompletionRequest, cfg: ServeConfig):
             400, f"max_tokens: {limit} is above this server's limit of {cfg.max_tokens_limit}"
         )
     stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
+    default = cfg.max_new_tokens  # None: the engine's budget, from the run (see `serve`)
+    most = limit or (None if default is None else min(default, cfg.max_tokens_limit))
     changes: dict = {
         "stop": stop[:4],
+        # Stateless: a request's seed seeds that request alone (each draws afresh from it).
         "seed": req.seed if req.seed is not None else cfg.seed,
-        "max_new_tokens": limit or min(cfg.max_new_tokens, cfg.max_tokens_limit),
+        "max_new_tokens": most,
+        "min_new_tokens": min(cfg.min_new_tokens, most or cfg.max_tokens_limit),
     }
-    changes["min_new_tokens"] = min(cfg.min_new_tokens, changes["max_new_tokens"])
     if req.temperature is not None:
         changes.update(temperature=req.temperature, greedy=req.temperature == 0)
     if req.top_p is not None:

@@ -23,6 +23,10 @@ def checkpoints_dir(run_dir: Path) -> Path:
     return run_dir / rundir.CHECKPOINTS
 
 
+def step_name(step: int) -> str:
+    return f"step-{step:06d}"
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     pointer = checkpoints_dir(run_dir) / "latest"
     if not pointer.is_file():
@@ -58,7 +62,7 @@ def save(accelerator, run_dir: Path, step: int, state: dict, keep: int) -> Path:
     """Save model, optimizer, scheduler and RNG states plus `state` atomically (all processes
     call this; only the main process renames and prunes)."""
     root = checkpoints_dir(run_dir)
-    name = f"step-{step:06d}"
+    name = step_name(step)
     tmp = root / f".tmp-{name}"
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)

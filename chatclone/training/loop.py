@@ -7,13 +7,14 @@ atomic checkpoints, and a resume that restores model, optimizer, scheduler, RNG 
 position in the data. Whole conversations are held out for a validation loss every
 `--val-every` steps; the weights with the lowest one are kept (`best.json` says which step).
 With `--train-on persona` (the default) only the persona's turns carry a loss; with `--lora`
-only an adapter is trained.
+only an adapter is trained. The plan is printed before the first step (`plan.py`); `--minutes`
+ends the run when the next step would pass the budget; Ctrl-C saves the model and a checkpoint
+(`finish.py`).
 """
 
 from __future__ import annotations
 
 import math
-import shutil
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -24,8 +25,8 @@ from chatclone.config import TrainConfig
 from chatclone.errors import ChatcloneError
 from chatclone.rundir import RunDir
 from chatclone.speaker_format import FORMAT
-from chatclone.training import checkpoint
-from chatclone.training.best import restore_best, save_best
+from chatclone.training import checkpoint, plan
+from chatclone.training.best import save_best
 from chatclone.training.dataset import (
     Example,
     collate,
@@ -33,11 +34,12 @@ from chatclone.training.dataset import (
     step_groups,
     steps_per_epoch,
 )
+from chatclone.training.finish import deferred_interrupt, interrupted, random_states, save_final
 from chatclone.training.heldout import BestTracker, validation_loss
 from chatclone.training.log import RunLog
 from chatclone.training.setup import (
     check_run_dir,
-    describe,
+    clear_old_run,
     load_dialogues,
     make_accelerator,
     param_groups,
@@ -97,7 +99,8 @@ def _accumulate(
 
 
 def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Path:
-    """Train and save the final model into the run folder; returns that folder."""
+    """Train and save the final model into the run folder; returns that folder. On Ctrl-C, the
+    model and a checkpoint are saved first (`finish.interrupted`), then KeyboardInterrupt goes on."""
     import torch
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
@@ -162,11 +165,20 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
         accelerator.load_state(str(resume_from))
         state.update(saved)
     best = BestTracker(state, cfg.early_stopping)
+    held = len({d.conversation_id for d in split[1]}), len(val_examples)
     if accelerator.is_main_process:
+        replaced = clear_old_run(cfg)
         run.write_config(cfg)
         run.write_json(rundir.DATASET, info)
         run.write_dialogues(*split)
-        accelerator.print(describe(cfg, info, total_steps, world, accelerator.device, model))
+        for line in (
+            replaced,
+            plan.heldout_warning(cfg, *held),
+            plan.describe(cfg, info, total_steps, world, accelerator.device, model),
+            plan.plan(cfg, epoch_steps, total_steps, state["step"], *held),
+        ):
+            if line:
+                accelerator.print(line)
 
     lengths = [len(e.input_ids) for e in examples]
     model.train()
@@ -179,102 +191,100 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
         dynamic_ncols=True,
     )
     log = RunLog(run_dir, accelerator.is_main_process, cfg.tensorboard)
-    stop, last_val = False, None
-    while state["step"] < total_steps and not stop:
-        batches = length_grouped_batches(lengths, cfg.batch_size, cfg.seed + state["epoch"])
-        groups = step_groups(batches, per_step)
-        for group in groups[state["step_in_epoch"] :]:
-            started = time.perf_counter()
-            loss_sum, tokens, total = _accumulate(
-                accelerator, model, examples, group, tokenizer.pad_token_id, persona_only
-            )
-            accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            state["step"] += 1
-            state["step_in_epoch"] += 1
-            loss = accelerator.reduce(loss_sum, reduction="sum").item() / total
-            tokens = int(
-                accelerator.reduce(torch.tensor(tokens, device=accelerator.device), reduction="sum")
-            )
-            state["tokens"] += tokens
-            rate = tokens / (time.perf_counter() - started)
-            step = state["step"]
-            val = None
-            if val_examples and (step % cfg.val_every == 0 or step == total_steps):
-                val = validation_loss(
-                    accelerator,
-                    model,
-                    val_examples,
-                    tokenizer.pad_token_id,
-                    persona_only,
-                    cfg.batch_size,
+    budget = plan.Budget(cfg.minutes)
+    stop, last_val, rng = None, None, None  # why the run ends early; random states of a step
+    try:
+        while state["step"] < total_steps and not stop:
+            batches = length_grouped_batches(lengths, cfg.batch_size, cfg.seed + state["epoch"])
+            groups = step_groups(batches, per_step)
+            for group in groups[state["step_in_epoch"] :]:
+                rng = random_states()  # a Ctrl-C before the step ends goes back to them
+                started = time.perf_counter()
+                loss_sum, tokens, total = _accumulate(
+                    accelerator, model, examples, group, tokenizer.pad_token_id, persona_only
                 )
-                if best.update(step, val) and step < total_steps:
-                    save_best(accelerator, model, tokenizer, run, step, val)
-                stop = best.should_stop
-            log.train_step(step, loss, scheduler.get_last_lr()[0], rate, val)
-            last_val = val if val is not None else last_val
-            bar.update(1)
-            bar.set_postfix(
-                loss=f"{loss:.3f}",
-                val="?" if last_val is None else f"{last_val:.3f}",
-                tok_s=f"{rate:.0f}",
-            )
-            if step % cfg.save_every == 0 or step == total_steps or stop:
-                checkpoint.save(accelerator, run_dir, step, state, cfg.keep_checkpoints)
-            if on_step:
-                on_step(step)
-            if step >= total_steps or stop:
-                break
-        else:
-            state["epoch"] += 1
-            state["step_in_epoch"] = 0
+                accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                loss = accelerator.reduce(loss_sum, reduction="sum").item() / total
+                tokens = int(
+                    accelerator.reduce(
+                        torch.tensor(tokens, device=accelerator.device), reduction="sum"
+                    )
+                )
+                with deferred_interrupt():  # the update and the step count change together
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    state.update(
+                        step=state["step"] + 1,
+                        step_in_epoch=state["step_in_epoch"] + 1,
+                        tokens=state["tokens"] + tokens,
+                    )
+                    rng = None
+                seconds = time.perf_counter() - started
+                rate = tokens / seconds
+                step = state["step"]
+                budget.step_done()
+                out_of_time = _out_of_time(accelerator, budget, cfg) and step < total_steps
+                last = step >= total_steps or out_of_time
+                val = None
+                if val_examples and (step % cfg.val_every == 0 or last):
+                    val = validation_loss(
+                        accelerator,
+                        model,
+                        val_examples,
+                        tokenizer.pad_token_id,
+                        persona_only,
+                        cfg.batch_size,
+                    )
+                    if best.update(step, val) and not last:
+                        save_best(accelerator, model, tokenizer, run, step, val)
+                    stop = "early" if best.should_stop else None
+                stop = stop or ("time" if out_of_time else None)
+                log.train_step(step, loss, scheduler.get_last_lr()[0], rate, val)
+                last_val = val if val is not None else last_val
+                bar.update(1)
+                bar.set_postfix(
+                    loss=f"{loss:.3f}",
+                    val="?" if last_val is None else f"{last_val:.3f}",
+                    tok_s=f"{rate:.0f}",
+                )
+                if step % cfg.save_every == 0 or last or stop:
+                    checkpoint.save(accelerator, run_dir, step, state, cfg.keep_checkpoints)
+                if budget.steps == 1 and accelerator.is_main_process:  # all of the first step
+                    took = time.perf_counter() - started
+                    bar.write(plan.estimate(took, total_steps - step + 1, cfg.minutes))
+                if on_step:
+                    on_step(step)
+                if last or stop:
+                    break
+            else:
+                state.update(epoch=state["epoch"] + 1, step_in_epoch=0)
+    except KeyboardInterrupt:
+        bar.close()
+        log.close()
+        interrupted(accelerator, model, optimizer, tokenizer, cfg, state, rng)
+        raise
     bar.close()
     log.close()
-    if stop:
+    if stop == "early":
         accelerator.print(
             f"Early stopping at step {state['step']}: no better validation loss "
             f"in the last {cfg.early_stopping} validations."
         )
-    _save_final(accelerator, model, tokenizer, cfg, state)
+    elif stop == "time":
+        accelerator.print(
+            f"Time budget reached at step {state['step']} of {total_steps}: the next step "
+            f"would pass --minutes {cfg.minutes:g}."
+        )
+    save_final(accelerator, model, tokenizer, cfg, state)
     return run_dir
 
 
-def _save_final(accelerator, model, tokenizer, cfg: TrainConfig, state: dict) -> None:
-    """The run folder's model: the best validation weights (`--final-model best`) or the last."""
-    accelerator.wait_for_everyone()
-    if not accelerator.is_main_process:
-        return
-    run = RunDir.of(cfg)
-    model = accelerator.unwrap_model(model)
-    best_step, final = state.get("best_step"), state["step"]
-    if cfg.final_model == "best" and best_step not in (None, final):
-        if restore_best(model, run, best_step):
-            final = best_step
-        else:
-            accelerator.print(
-                f"The best weights (step {best_step}) were not found in "
-                f"{run / rundir.BEST_DIR}; keeping the last step's."
-            )
-    if best_step is not None:
-        run.write_json(
-            rundir.BEST,
-            {
-                "best_step": best_step,
-                "best_val_loss": state["best_loss"],
-                "last_step": state["step"],
-                "saved_step": final,
-            },
-        )
-    from chatclone.training.lora import for_saving, save
+def _out_of_time(accelerator, budget: plan.Budget, cfg: TrainConfig) -> bool:
+    """Whether the next step would pass `--minutes`, decided alike by every process."""
+    if cfg.minutes is None:
+        return False
+    import torch
 
-    save(for_saving(model, merge=cfg.merge_lora), run.path)
-    tokenizer.save_pretrained(run.path)
-    if final == best_step:
-        shutil.rmtree(run / rundir.BEST_DIR, ignore_errors=True)  # the run folder holds it now
-    accelerator.print(
-        f"Saved the model of step {final} to {run.path} (chat with: chatclone chat "
-        f"--run-name {run.name} --runs-dir {run.path.parent})"
-    )
+    over = torch.tensor(float(not budget.next_step_fits()), device=accelerator.device)
+    return bool(accelerator.reduce(over, reduction="sum").item() > 0)

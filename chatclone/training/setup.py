@@ -1,6 +1,6 @@
 """Everything a training run needs before its first step: the accelerator, the checks on the
-run folder (a new run, or a resume that keeps what it must), the data as token examples, the
-optimizer's parameter groups and the plan printed at the start."""
+run folder (a new run, a replaced one, or a resume that keeps what it must), the data as token
+examples and the optimizer's parameter groups. The plan printed at the start is in `plan.py`."""
 
 from __future__ import annotations
 
@@ -72,13 +72,17 @@ FIXED_ON_RESUME = (
 
 
 def check_run_dir(cfg: TrainConfig) -> Path | None:
-    """The checkpoint to resume from, after refusing to overwrite or mismatch an existing run."""
+    """The checkpoint to resume from, after refusing to overwrite or mismatch an existing run.
+    With `--overwrite`, an existing run is deleted later, once the data and the model loaded
+    (`clear_old_run`), and a folder that is not a run is refused here."""
     run = RunDir.of(cfg)
     if not cfg.resume:
-        if run.is_run():
+        if cfg.overwrite:
+            run.delete(check_only=True)  # refuses a folder that is not a run, by name
+        elif run.is_run():
             raise ChatcloneError(
                 f"run {cfg.run_name!r} already exists in {cfg.runs_dir}; pass --resume to continue "
-                "it, or choose another --run-name"
+                "it, --overwrite to replace it, or choose another --run-name"
             )
         return None
     latest = checkpoint.latest_checkpoint(run.path)
@@ -97,6 +101,15 @@ def check_run_dir(cfg: TrainConfig) -> Path | None:
                     f"{getattr(old, name)}; resume with the same value (got {getattr(cfg, name)})"
                 )
     return latest
+
+
+def clear_old_run(cfg: TrainConfig) -> str | None:
+    """`--overwrite`: remove the run of this name before the new one writes its first file;
+    what to tell the user."""
+    run = RunDir.of(cfg)
+    if cfg.overwrite and not cfg.resume and run.delete():
+        return f"Replaced run {run.name!r} (--overwrite): its old folder {run.path} was deleted."
+    return None
 
 
 def prepare_data(cfg: TrainConfig, tokenizer, loaded: tuple[list[Dialogue], dict] | None = None):
@@ -127,23 +140,3 @@ def prepare_data(cfg: TrainConfig, tokenizer, loaded: tuple[list[Dialogue], dict
         },
     }
     return examples, val_examples, data_key, info, (train_dialogues, val_dialogues)
-
-
-def describe(cfg: TrainConfig, info: dict, total_steps: int, world: int, device, model) -> str:
-    tokens, split = info["tokens"], info["split"]
-    lines = [
-        f"{split['train']} dialogues -> {tokens['examples']} examples, {tokens['tokens']} tokens "
-        f"({split['validation']} more held out for validation); {total_steps} steps of "
-        f"{cfg.batch_size} x {cfg.grad_accum} accumulation x {world} process(es) = "
-        f"{cfg.batch_size * cfg.grad_accum * world} examples per step on {device}; "
-        f"loss on {'the persona turns only' if cfg.train_on == 'persona' else 'every turn'}"
-    ]
-    if cfg.lora:
-        from chatclone.training.lora import trainable_parameters
-
-        trainable, total = trainable_parameters(model)
-        lines.append(
-            f"LoRA: {trainable:,} of {total:,} parameters trainable "
-            f"({100 * trainable / total:.2f}%)"
-        )
-    return "\n".join(lines)
