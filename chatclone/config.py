@@ -133,7 +133,9 @@ class TrainingOptions(Group):
     weight_decay: float = opt(0.01, "AdamW weight decay (not applied to biases and norms)")
     warmup_ratio: float = opt(0.1, "share of the optimizer steps spent warming up linearly")
     max_grad_norm: float = opt(1.0, "gradient clipping norm")
-    epochs: float = opt(1.0, "passes over the data (ignored when --max-steps is set)")
+    epochs: float | None = opt(
+        None, "passes over the data (default 1; with --minutes and no --max-steps: as many as fit)"
+    )
     max_steps: int | None = opt(None, "stop after this many optimizer steps")
     minutes: float | None = opt(
         None,
@@ -161,7 +163,7 @@ class TrainingOptions(Group):
         must(
             self.max_steps is None or self.max_steps >= 1, "max_steps", "at least 1", self.max_steps
         )
-        must(self.epochs > 0, "epochs", "above 0", self.epochs)
+        must(self.epochs is None or self.epochs > 0, "epochs", "above 0", self.epochs)
         must(self.minutes is None or self.minutes > 0, "minutes", "above 0", self.minutes)
         must(self.lr > 0, "lr", "above 0", self.lr)
         must(self.weight_decay >= 0, "weight_decay", "at least 0", self.weight_decay)

@@ -41,7 +41,9 @@ class SamplingOptions(Group):
         "longest reply in tokens; a reply cut short ends at its last full sentence "
         f"(default: from the run, a long turn of the persona's, within {MIN_BUDGET}-{MAX_BUDGET})",
     )
-    min_new_tokens: int = opt(0, "shortest reply in tokens (the turn cannot end before)")
+    min_new_tokens: int = opt(
+        1, "shortest reply in tokens (the turn cannot end before; 1: never empty)"
+    )
     repetition_penalty: float = opt(1.0, "penalise tokens already in the context (1: off)")
     no_repeat_ngram_size: int = opt(0, "never repeat a sequence of this many tokens (0: off)")
     loop_guard: int = opt(

@@ -109,8 +109,10 @@ def test_min_new_tokens_bans_the_end_of_the_turn(run):
     eos = run[1].eos_token_id
     reply, _ = forced_reply(run, [eos] * 10, min_new_tokens=4)
     assert reply.tokens == 4 and reply.ended
-    reply, _ = forced_reply(run, [eos] * 10)
+    reply, _ = forced_reply(run, [eos] * 10, min_new_tokens=0)
     assert reply.tokens == 0 and reply.text == "" and reply.ended
+    reply, _ = forced_reply(run, [eos] * 10)  # by default a reply is never empty
+    assert reply.tokens == 1 and reply.ended
 
 
 def test_greedy_tokens_match_transformers_generate_with_the_same_options(run):

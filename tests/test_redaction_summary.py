@@ -47,7 +47,7 @@ def test_privacy_line_says_what_was_replaced_and_how_to_change_it():
         "redaction": {"on": True, "persona_name_kept": True, "stand_ins": ["Alex Park"]},
     }
     assert privacy_line(selection) == (
-        "Privacy: replaced 12 names, 6 phone numbers in the training text (people get stand-in "
+        "Privacy: replaced 12 names, 6 phone numbers in the training text (senders get stand-in "
         "names such as 'Alex Park'); the persona's own name is kept (--no-keep-persona-name "
         "replaces it too)."
     )

@@ -90,7 +90,7 @@ def test_the_plan_is_printed_before_the_first_step(
 
 
 def test_the_plan_says_what_a_resumed_or_budgeted_run_will_do():
-    cfg = TrainConfig(data="sample", minutes=2.5, val_fraction=0, final_model="last")
+    cfg = TrainConfig(data="sample", minutes=2.5, epochs=1, val_fraction=0, final_model="last")
     text = plan.plan(
         cfg, epoch_steps=10, total_steps=10, start_step=4, held_conversations=0, held_examples=0
     )
@@ -98,6 +98,8 @@ def test_the_plan_says_what_a_resumed_or_budgeted_run_will_do():
     assert "resuming after step 4" in text
     assert "Validation: none" in text and "keeps the last step's weights" in text
     assert plan.estimate(2.0, 300, 5.0).endswith("--minutes 5 ends it after about 150 steps")
+    alone = TrainConfig(data="sample", minutes=2.5)  # no --epochs, no --max-steps
+    assert "as many steps as fit in --minutes 2.5" in plan.plan(alone, 10, 10, 0, 0, 0)
     assert "about 10 min" in plan.estimate(2.0, 300, None)
 
 
@@ -329,3 +331,26 @@ def test_overwrite_never_deletes_a_folder_that_is_not_a_run(tmp_path, chatistics
     assert (folder / "holiday.jpg").is_file()
     with pytest.raises(ChatcloneError, match=r"^--resume continues a run, --overwrite replaces"):
         TrainConfig(data="sample", resume=True, overwrite=True)
+
+
+def test_minutes_alone_trains_as_many_steps_as_fit(tmp_path, chatistics_file, tiny_model):
+    """`--minutes` without --max-steps or --epochs is the length of the run: past one epoch,
+    with the learning rate decaying to 0 over the steps the first step's time says fit."""
+    cfg = options(
+        tmp_path,
+        chatistics_file,
+        tiny_model,
+        max_steps=None,
+        minutes=0.05,
+        batch_size=2,
+        grad_accum=1,
+        save_every=1000,
+    )
+    run_dir = train(cfg)
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    epoch_steps = 2  # 3 conversations of 12 messages: 3 examples, batches of 2
+    last = sorted((run_dir / "checkpoints").glob("step-*"))[-1] / "trainer_state.json"
+    total = json.loads(last.read_text())["total_steps"]  # decided after the first step
+    assert total > epoch_steps and epoch_steps < len(records) <= total
+    if len(records) == total:  # the schedule ran its course: the last step had a learning rate of 0
+        assert records[-1]["lr"] == 0.0

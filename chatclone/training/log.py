@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from pathlib import Path
 
 from chatclone import rundir
@@ -67,3 +68,21 @@ def read_metrics(run_dir: Path) -> list[dict]:
                 record = json.loads(line)
                 steps[record["step"]] = record
     return [steps[k] for k in sorted(steps)]
+
+
+class Heartbeat:
+    """Redraws a progress bar every few seconds from a background thread, so that a long step,
+    a validation or a save never leaves the terminal silent (the bar's clock keeps moving)."""
+
+    def __init__(self, bar, every: float = 5.0) -> None:
+        self.bar, self.done = bar, threading.Event()
+        self.thread = threading.Thread(target=self._beat, args=(every,), daemon=True)
+        self.thread.start()
+
+    def _beat(self, every: float) -> None:
+        while not self.done.wait(every):
+            self.bar.refresh()
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join()

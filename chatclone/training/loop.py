@@ -22,7 +22,6 @@ from typing import Callable
 
 from chatclone import rundir
 from chatclone.config import TrainConfig
-from chatclone.errors import ChatcloneError
 from chatclone.rundir import RunDir
 from chatclone.speaker_format import FORMAT
 from chatclone.training import checkpoint, plan
@@ -36,13 +35,16 @@ from chatclone.training.dataset import (
 )
 from chatclone.training.finish import deferred_interrupt, interrupted, random_states, save_final
 from chatclone.training.heldout import BestTracker, validation_loss
-from chatclone.training.log import RunLog
+from chatclone.training.log import Heartbeat, RunLog
 from chatclone.training.setup import (
+    LinearSchedule,
+    check_resumable,
     check_run_dir,
     clear_old_run,
     load_dialogues,
     make_accelerator,
     param_groups,
+    planned_steps,
     prepare_data,
 )
 
@@ -104,7 +106,6 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     import torch
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
 
     from chatclone.quiet import quiet_libraries
     from chatclone.training.models import load_base
@@ -129,13 +130,10 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     world = accelerator.num_processes
     per_step = cfg.grad_accum * world
     epoch_steps = steps_per_epoch(len(examples), cfg.batch_size, per_step)
-    epochs_steps = max(1, math.ceil(cfg.epochs * epoch_steps))
-    total_steps = cfg.max_steps or epochs_steps
-
+    total_steps, by_budget = planned_steps(cfg, epoch_steps)
     optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, round(cfg.warmup_ratio * total_steps), total_steps
-    )
+    schedule = LinearSchedule(cfg.warmup_ratio, total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     model, optimizer = accelerator.prepare(model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
 
@@ -149,21 +147,12 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     }
     if resume_from is not None:
         saved = checkpoint.read_state(resume_from)
-        if saved["data_key"] != data_key:
-            raise ChatcloneError(
-                f"the data of run {cfg.run_name!r} changed since {resume_from.name}: {cfg.data} "
-                "no longer gives the dialogues the run was trained on (their content hash "
-                "differs). Restore that export, or train a new run on the new data with "
-                "--run-name NEW"
-            )
-        if saved.get("processes", 1) != world:
-            # The data position counts steps of batch x accumulation x processes.
-            raise ChatcloneError(
-                f"run {cfg.run_name!r} was trained with {saved.get('processes', 1)} "
-                f"process(es); resume it with the same number (got {world})"
-            )
-        accelerator.load_state(str(resume_from))
+        check_resumable(cfg, saved, data_key, world, resume_from.name)
+        accelerator.load_state(str(resume_from))  # the schedule's total comes back with it
         state.update(saved)
+        if not cfg.max_steps and saved.get("total_steps"):
+            total_steps, by_budget = saved["total_steps"], False  # decided when the run began
+    schedule.total = state["total_steps"] = total_steps  # a resume's --max-steps goes on top
     best = BestTracker(state, cfg.early_stopping)
     held = len({d.conversation_id for d in split[1]}), len(val_examples)
     if accelerator.is_main_process:
@@ -193,6 +182,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     log = RunLog(run_dir, accelerator.is_main_process, cfg.tensorboard)
     budget = plan.Budget(cfg.minutes)
     stop, last_val, rng = None, None, None  # why the run ends early; random states of a step
+    beat = Heartbeat(bar)
     try:
         while state["step"] < total_steps and not stop:
             batches = length_grouped_batches(lengths, cfg.batch_size, cfg.seed + state["epoch"])
@@ -228,6 +218,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
                 last = step >= total_steps or out_of_time
                 val = None
                 if val_examples and (step % cfg.val_every == 0 or last):
+                    bar.set_postfix_str(f"step {step}: validating", refresh=True)
                     val = validation_loss(
                         accelerator,
                         model,
@@ -248,11 +239,18 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
                     val="?" if last_val is None else f"{last_val:.3f}",
                     tok_s=f"{rate:.0f}",
                 )
-                if step % cfg.save_every == 0 or last or stop:
-                    checkpoint.save(accelerator, run_dir, step, state, cfg.keep_checkpoints)
-                if budget.steps == 1 and accelerator.is_main_process:  # all of the first step
+                if budget.steps == 1:  # all of the first step: the time of the rest
                     took = time.perf_counter() - started
-                    bar.write(plan.estimate(took, total_steps - step + 1, cfg.minutes))
+                    if by_budget:  # `--minutes` alone: as many steps as fit, decided now
+                        total_steps = plan.steps_in_budget(took, cfg.minutes, step)
+                        schedule.total = state["total_steps"] = total_steps
+                        bar.total = total_steps
+                        last = step >= total_steps
+                    if accelerator.is_main_process:
+                        bar.write(plan.estimate(took, total_steps - step + 1, cfg.minutes))
+                if step % cfg.save_every == 0 or last or stop:
+                    bar.set_postfix_str(f"step {step}: saving a checkpoint", refresh=True)
+                    checkpoint.save(accelerator, run_dir, step, state, cfg.keep_checkpoints)
                 if on_step:
                     on_step(step)
                 if last or stop:
@@ -260,10 +258,12 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
             else:
                 state.update(epoch=state["epoch"] + 1, step_in_epoch=0)
     except KeyboardInterrupt:
+        beat.close()
         bar.close()
         log.close()
         interrupted(accelerator, model, optimizer, tokenizer, cfg, state, rng)
         raise
+    beat.close()
     bar.close()
     log.close()
     if stop == "early":

@@ -58,11 +58,15 @@ def privacy_line(selection: dict) -> str:
             "names and contact details as they are."
         )
     counts = selection.get("redacted") or {}
-    done = ", ".join(f"{n:,} {KINDS.get(k, k)}" for k, n in counts.items() if n) or "nothing"
-    line = f"Privacy: replaced {done} in the training text"
+    done = ", ".join(f"{n:,} {KINDS.get(k, k)}" for k, n in counts.items() if n)
+    line = (
+        f"Privacy: replaced {done} in the training text"
+        if done
+        else "Privacy: no names or contact details to replace were found in the training text"
+    )
     if about.get("stand_ins"):
         line += (
-            " (people get stand-in names such as "
+            " (senders get stand-in names such as "
             + ", ".join(repr(s) for s in about["stand_ins"])
             + ")"
         )
@@ -80,9 +84,14 @@ def plan(
     held_examples: int,
 ) -> str:
     """The steps and the recipe, one line each, printed before the first step."""
-    limit = f"--max-steps {cfg.max_steps}" if cfg.max_steps else f"--epochs {cfg.epochs:g}"
+    limit = f"--max-steps {cfg.max_steps}" if cfg.max_steps else f"--epochs {cfg.epochs or 1:g}"
     steps = f"Plan: {epoch_steps} steps per epoch; {total_steps} steps in all ({limit})"
-    if cfg.minutes:
+    if cfg.minutes and not cfg.max_steps and cfg.epochs is None:
+        steps = (
+            f"Plan: {epoch_steps} steps per epoch; as many steps as fit in --minutes "
+            f"{cfg.minutes:g}, counted from the time of the first step"
+        )
+    elif cfg.minutes:
         steps += (
             f", or fewer: --minutes {cfg.minutes:g} stops the run when the next step would "
             "pass the budget"
@@ -160,6 +169,12 @@ def estimate(seconds: float, steps: int, minutes: float | None) -> str:
     if minutes and seconds * steps > minutes * 60:
         text += f"; --minutes {minutes:g} ends it after about {int(minutes * 60 / seconds)} steps"
     return text
+
+
+def steps_in_budget(first_step: float, minutes: float, done: int) -> int:
+    """`--minutes` alone: the steps that fit in the budget at the first step's time (at least
+    the ones done)."""
+    return max(done, int(minutes * 60 / max(first_step, 1e-9)))
 
 
 class Budget:

@@ -4,6 +4,7 @@ examples and the optimizer's parameter groups. The plan printed at the start is 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from pathlib import Path
 
@@ -140,3 +141,45 @@ def prepare_data(cfg: TrainConfig, tokenizer, loaded: tuple[list[Dialogue], dict
         },
     }
     return examples, val_examples, data_key, info, (train_dialogues, val_dialogues)
+
+
+class LinearSchedule:
+    """Linear warm-up over `warmup_ratio` of the steps, then linear decay to 0 at `total`
+    (transformers' `get_linear_schedule_with_warmup`, step for step). `total` may be set once
+    the first step has been timed (`--minutes` alone); it is saved with the scheduler's state,
+    so a resumed run keeps it."""
+
+    def __init__(self, warmup_ratio: float, total: int) -> None:
+        self.warmup_ratio, self.total = warmup_ratio, total
+
+    def __call__(self, step: int) -> float:
+        warmup = round(self.warmup_ratio * self.total)
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (self.total - step) / max(1, self.total - warmup))
+
+
+def planned_steps(cfg: TrainConfig, epoch_steps: int) -> tuple[int, bool]:
+    """(total optimizer steps, whether the time budget decides it after the first step)."""
+    if cfg.max_steps:
+        return cfg.max_steps, False
+    by_budget = cfg.minutes is not None and cfg.epochs is None
+    epochs = cfg.epochs if cfg.epochs is not None else 1.0
+    return max(1, math.ceil(epochs * epoch_steps)), by_budget
+
+
+def check_resumable(cfg: TrainConfig, saved: dict, data_key: str, world: int, step_name: str):
+    """Refuse to resume on other data or another number of processes, with the fix."""
+    if saved["data_key"] != data_key:
+        raise ChatcloneError(
+            f"the data of run {cfg.run_name!r} changed since {step_name}: {cfg.data} "
+            "no longer gives the dialogues the run was trained on (their content hash "
+            "differs). Restore that export, or train a new run on the new data with "
+            "--run-name NEW"
+        )
+    if saved.get("processes", 1) != world:
+        # The data position counts steps of batch x accumulation x processes.
+        raise ChatcloneError(
+            f"run {cfg.run_name!r} was trained with {saved.get('processes', 1)} "
+            f"process(es); resume it with the same number (got {world})"
+        )
