@@ -229,36 +229,47 @@ def short_run(tmp_path_factory, tiny_model) -> Path:
     )
 
 
+# A tiny CPU run: short examples, no tokenised-data cache, no report, no TensorBoard files.
+TINY = dict(
+    block_size=64,
+    lr=1e-3,
+    min_messages=2,
+    device="cpu",
+    cache=False,
+    report=False,
+    tensorboard=False,
+)
+# The recipe of `uninterrupted_gpt2_run`, which the resume tests interrupt and compare with.
+RESUME_RECIPE = dict(batch_size=1, grad_accum=2, max_steps=6, save_every=2)
+
+
+def tiny_options(runs_dir, data, model, run_name: str = "r", **kw) -> TrainConfig:
+    """The options of a tiny training run in `runs_dir` (`TINY`, with `kw` on top)."""
+    from chatclone.config import TrainConfig
+
+    return TrainConfig(
+        **{
+            "data": str(data),
+            "model": str(model),
+            "runs_dir": str(runs_dir),
+            "run_name": run_name,
+            **TINY,
+            **kw,
+        }
+    )
+
+
 @pytest.fixture(scope="session")
 def uninterrupted_gpt2_run(tmp_path_factory, tiny_gpt2) -> Path:
     """The reference of the resume tests: the tiny GPT-2 model (dropout on) trained 6 steps of
     1 example x 2 accumulated, a checkpoint every 2, on `chatistics_records()`, never interrupted.
     Read it only; `same_training` tells whether a test's options match it."""
-    from chatclone.config import TrainConfig
     from chatclone.training.loop import train
 
     root = tmp_path_factory.mktemp("uninterrupted-gpt2-run")
     data = root / "export.json"
     data.write_text(json.dumps(chatistics_records()))
-    return train(
-        TrainConfig(
-            data=str(data),
-            model=str(tiny_gpt2),
-            runs_dir=str(root / "runs"),
-            run_name="full",
-            batch_size=1,
-            grad_accum=2,
-            block_size=64,
-            max_steps=6,
-            save_every=2,
-            lr=1e-3,
-            min_messages=2,
-            device="cpu",
-            cache=False,
-            report=False,
-            tensorboard=False,
-        )
-    )
+    return train(tiny_options(root / "runs", data, tiny_gpt2, "full", **RESUME_RECIPE))
 
 
 def same_training(run_dir: Path, cfg: TrainConfig) -> bool:

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from conftest import RESUME_RECIPE, tiny_options
 
 from chatclone import cli
 from chatclone.config import TrainConfig
@@ -24,23 +25,7 @@ def kill_at(step_to_kill: int):
 
 
 def options(tmp_path, data, model, run_name: str) -> TrainConfig:
-    return TrainConfig(
-        data=str(data),
-        model=str(model),
-        runs_dir=str(tmp_path / "runs"),
-        run_name=run_name,
-        batch_size=1,
-        grad_accum=2,
-        block_size=64,
-        max_steps=6,
-        save_every=2,
-        lr=1e-3,
-        min_messages=2,
-        device="cpu",
-        cache=False,
-        report=False,
-        tensorboard=False,
-    )
+    return tiny_options(tmp_path / "runs", data, model, run_name, **RESUME_RECIPE)
 
 
 def weights(run_dir):

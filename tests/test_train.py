@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import chatistics_records, copy_run, same_training
+from conftest import chatistics_records, copy_run, same_training, tiny_options
 
 from chatclone.config import TrainConfig
 from chatclone.errors import ChatcloneError
@@ -12,25 +12,8 @@ from chatclone.training.loop import train
 
 
 def config(tmp_path, data, model, **kw):
-    base = dict(
-        data=str(data),
-        model=str(model),
-        runs_dir=str(tmp_path / "runs"),
-        run_name="r",
-        batch_size=2,
-        grad_accum=2,
-        block_size=64,
-        max_steps=4,
-        save_every=2,
-        lr=1e-3,
-        min_messages=2,
-        device="cpu",
-        cache=False,
-        report=False,
-        tensorboard=False,
-    )
-    base.update(kw)
-    return TrainConfig(**base)
+    recipe = dict(batch_size=2, grad_accum=2, max_steps=4, save_every=2)
+    return tiny_options(tmp_path / "runs", data, model, **{**recipe, **kw})
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import re
 
 import pytest
 import torch
-from conftest import copy_run, same_training
+from conftest import RESUME_RECIPE, copy_run, same_training, tiny_options
 
 from chatclone import cli
 from chatclone.config import TrainConfig
@@ -23,24 +23,7 @@ from chatclone.training.loop import train
 
 def options(tmp_path, data, model, run_name: str = "r", **kw) -> TrainConfig:
     """The options of `uninterrupted_gpt2_run` (6 steps of 1 x 2, a checkpoint every 2)."""
-    base = dict(
-        data=str(data),
-        model=str(model),
-        runs_dir=str(tmp_path / "runs"),
-        run_name=run_name,
-        batch_size=1,
-        grad_accum=2,
-        block_size=64,
-        max_steps=6,
-        save_every=2,
-        lr=1e-3,
-        min_messages=2,
-        device="cpu",
-        cache=False,
-        report=False,
-        tensorboard=False,
-    )
-    return TrainConfig(**{**base, **kw})
+    return tiny_options(tmp_path / "runs", data, model, run_name, **{**RESUME_RECIPE, **kw})
 
 
 def weights(run_dir):

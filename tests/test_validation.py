@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from conftest import tiny_options
 
 from chatclone.config import TrainConfig
 from chatclone.errors import ChatcloneError
@@ -17,25 +18,8 @@ from chatclone.training.loop import label_tokens, train
 
 
 def config(tmp_path, data, model, **kw):
-    base = dict(
-        data=str(data),
-        model=str(model),
-        runs_dir=str(tmp_path / "runs"),
-        run_name="r",
-        batch_size=4,
-        block_size=64,
-        max_steps=6,
-        save_every=100,
-        lr=1e-3,
-        min_messages=2,
-        device="cpu",
-        cache=False,
-        report=False,
-        tensorboard=False,
-        val_every=2,
-    )
-    base.update(kw)
-    return TrainConfig(**base)
+    recipe = dict(batch_size=4, max_steps=6, save_every=100, val_every=2)
+    return tiny_options(tmp_path / "runs", data, model, **{**recipe, **kw})
 
 
 def dialogues(n):
