@@ -84,6 +84,9 @@ def test_the_plan_says_what_a_resumed_or_budgeted_run_will_do():
     alone = TrainConfig(data="sample", minutes=2.5)  # no --epochs, no --max-steps
     assert "as many steps as fit in --minutes 2.5" in plan.plan(alone, 10, 10, 0, 0, 0)
     assert "about 10 min" in plan.estimate(2.0, 300, None)
+    # `--minutes` alone: the second (warm) step's time sizes the run to what is left.
+    assert plan.steps_in_budget(2.0, 100.0, 2) == 52 and plan.steps_in_budget(2.0, -1.0, 2) == 2
+    assert "set from the second step" in plan.estimate(9.0, None, 15.0)
 
 
 def test_the_budget_stops_before_the_step_that_would_pass_it():

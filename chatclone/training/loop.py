@@ -239,15 +239,19 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
                     val="?" if last_val is None else f"{last_val:.3f}",
                     tok_s=f"{rate:.0f}",
                 )
-                if budget.steps == 1:  # all of the first step: the time of the rest
-                    took = time.perf_counter() - started
-                    if by_budget:  # `--minutes` alone: as many steps as fit, decided now
-                        total_steps = plan.steps_in_budget(took, cfg.minutes, step)
-                        schedule.total = state["total_steps"] = total_steps
-                        bar.total = total_steps
-                        last = step >= total_steps
+                took = time.perf_counter() - started
+                if by_budget and budget.steps == 2:  # warm: the first step paid one-time costs
+                    took = float(
+                        accelerator.reduce(torch.tensor(took, device=accelerator.device), "mean")
+                    )
+                    total_steps = plan.steps_in_budget(took, budget.remaining(), step)
+                    schedule.total = state["total_steps"] = bar.total = total_steps
+                    last = step >= total_steps
                     if accelerator.is_main_process:
-                        bar.write(plan.estimate(took, total_steps - step + 1, cfg.minutes))
+                        bar.write(plan.budget_plan(took, total_steps, cfg.minutes))
+                if budget.steps == 1 and accelerator.is_main_process:  # all of the first step
+                    rest = None if by_budget else total_steps - step + 1
+                    bar.write(plan.estimate(took, rest, cfg.minutes))
                 if step % cfg.save_every == 0 or last or stop:
                     bar.set_postfix_str(f"step {step}: saving a checkpoint", refresh=True)
                     checkpoint.save(accelerator, run_dir, step, state, cfg.keep_checkpoints)

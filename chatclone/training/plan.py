@@ -159,8 +159,14 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def estimate(seconds: float, steps: int, minutes: float | None) -> str:
-    """The time of this run's `steps`, extrapolated from its first step (`seconds`)."""
+def estimate(seconds: float, steps: int | None, minutes: float | None) -> str:
+    """The time of this run's `steps`, extrapolated from its first step (`seconds`); with
+    `steps` None (`--minutes` alone), only what the first step took."""
+    if steps is None:
+        return (
+            f"Estimate: the first step took {seconds:.2f} s with its warm-up; the number of "
+            f"steps that fit in --minutes {minutes:g} is set from the second step"
+        )
     text = (
         f"Estimate: the first step took {seconds:.2f} s, so the {steps} steps of this run take "
         f"about {duration(seconds * steps)} (extrapolated from that first step; its warm-up "
@@ -171,10 +177,16 @@ def estimate(seconds: float, steps: int, minutes: float | None) -> str:
     return text
 
 
-def steps_in_budget(first_step: float, minutes: float, done: int) -> int:
-    """`--minutes` alone: the steps that fit in the budget at the first step's time (at least
-    the ones done)."""
-    return max(done, int(minutes * 60 / max(first_step, 1e-9)))
+def budget_plan(seconds: float, total: int, minutes: float) -> str:
+    return (
+        f"Plan: {total} steps in all fit in --minutes {minutes:g} at {seconds:.2f} s a step "
+        "(the second step); the learning rate decays to 0 over them"
+    )
+
+
+def steps_in_budget(step_seconds: float, remaining_seconds: float, done: int) -> int:
+    """`--minutes` alone: the steps done and those that fit in the rest of the budget."""
+    return done + max(0, int(remaining_seconds / max(step_seconds, 1e-9)))
 
 
 class Budget:
@@ -189,6 +201,12 @@ class Budget:
 
     def step_done(self) -> None:
         self.steps += 1
+
+    def remaining(self) -> float:
+        """Seconds of the budget left (infinite without one)."""
+        if self.seconds is None:
+            return float("inf")
+        return self.seconds - (self.clock() - self.start)
 
     def next_step_fits(self) -> bool:
         if self.seconds is None or not self.steps:
