@@ -89,7 +89,7 @@ def plan(
     if cfg.minutes and not cfg.max_steps and cfg.epochs is None:
         steps = (
             f"Plan: {epoch_steps} steps per epoch; as many steps as fit in --minutes "
-            f"{cfg.minutes:g}, counted from the time of the first step"
+            f"{cfg.minutes:g}, set from the time of the second step"
         )
     elif cfg.minutes:
         steps += (
