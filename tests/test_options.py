@@ -23,7 +23,7 @@ ARGPARSE_ONLY = {"help", "json", "preview", "message", "paths"}
 def advertised(command: str) -> set[str]:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    plain = ARGPARSE_ONLY | ({"output"} if command == "import" else set())  # -o FILE.jsonl
+    plain = ARGPARSE_ONLY | ({"output", "force"} if command == "import" else set())  # -o FILE
     return {a.dest for a in sub.choices[command]._actions if a.dest not in plain}
 
 
@@ -305,6 +305,7 @@ def test_report_and_export_use_every_option_they_list(trained, tmp_path):
             str(tmp_path / "out"),
             "--quant",
             "q8_0",
+            "--force",
         ]
     )
     assert advertised("export") - reads == set()

@@ -92,6 +92,8 @@ def cmd_import(ns: argparse.Namespace) -> int:
     if not ns.output and not ns.preview:
         raise ChatcloneError("import needs -o FILE.jsonl (or --preview to only look at a sample)")
     inp = ImportConfig.from_namespace(ns).input
+    if ns.output and ns.output != "-":
+        check_output(Path(ns.output), ns.paths, ns.force)  # before reading anything
     result, prepared = _load(ns.paths, inp, strict=True, preview=ns.preview or 0)
     if not any(c.messages for c in prepared.conversations):
         raise ChatcloneError(
@@ -112,6 +114,23 @@ def cmd_import(ns: argparse.Namespace) -> int:
         report_out.write(f"Wrote {written} messages to {ns.output}\n")
     _report(ns, inp, result, prepared, report_out)
     return 0
+
+
+def check_output(out: Path, inputs: list[str], force: bool) -> None:
+    """Never overwrite an export being read, a folder, or (without --force) any file."""
+    if any(out.resolve() == Path(p).resolve() for p in inputs):
+        raise ChatcloneError(
+            f"-o {out} is one of the exports being imported; write the JSONL to another file, "
+            "e.g. -o chats.jsonl"
+        )
+    if out.is_dir():
+        raise ChatcloneError(
+            f"-o {out} is a folder; give a file name, e.g. -o {out / 'chats.jsonl'}"
+        )
+    if out.exists() and not force:
+        raise ChatcloneError(
+            f"-o {out} already exists; pass --force to replace it, or choose another file"
+        )
 
 
 def _print_preview(samples: list[tuple[str, str]], out: IO[str], redact: bool) -> None:
@@ -144,6 +163,7 @@ def register(command: Callable) -> None:
         metavar="FILE",
         help="where to write the JSONL ('-' for standard output)",
     )
+    p.add_argument("--force", action="store_true", help="replace the -o file if it exists")
     p.add_argument(
         "--preview",
         type=int,

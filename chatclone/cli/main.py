@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import sys
+import warnings
 from typing import Callable
 
 from chatclone.cli import chat, data, evaluate, export, runs, serve, train
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # chatclone's own warnings (e.g. a torn metrics line) are one plain line, like errors.
+    warnings.formatwarning = lambda message, *_args, **_kw: f"Warning: {message}\n"
     parser = build_parser()
     try:
         ns = parser.parse_args(argv)

@@ -42,6 +42,7 @@ class ExportOptions(Group):
     quant: str = opt(
         "f16", "GGUF weight type: f16 (faithful), q8_0 (half the size), f32", choices=list(QUANTS)
     )
+    force: bool = opt(False, "replace a model already in the output folder")
 
 
 class ExportConfig(Options):
@@ -159,15 +160,35 @@ def run_budget(run: RunDir, tokenizer) -> int:
     return reply_budget(dialogues, SpeakerPrompt(tokenizer).turn_ids)
 
 
+def targets(cfg: ExportConfig, name: str) -> list[Path]:
+    """The files an export writes that would replace a model already there."""
+    out = cfg.out_dir
+    if cfg.to == "hf":
+        return [out / "config.json", out / "adapter_config.json", out / "model.safetensors"]
+    gguf = out / f"{name}-{cfg.quant}.gguf"
+    return [gguf] if cfg.to == "gguf" else [gguf, out / "Modelfile"]
+
+
+def check_free(cfg: ExportConfig, name: str) -> None:
+    """Refuse to replace an earlier export silently (`--force` replaces it)."""
+    taken = [p for p in targets(cfg, name) if p.exists()]
+    if not cfg.force and taken:
+        raise ChatcloneError(
+            f"{taken[0]} already exists; pass --force to replace it, or export to another "
+            "folder with -o DIR"
+        )
+
+
 def export(cfg: ExportConfig) -> Path:
     """Write the export and return the main file or folder."""
     from chatclone.quiet import quiet_libraries
 
     quiet_libraries()
     run = RunDir.of(cfg).require(model=True)
+    name = f"chatclone-{cfg.run_name}".lower()
+    check_free(cfg, name)  # before loading anything
     model, tokenizer = load_run(run)
     model.eval()
-    name = f"chatclone-{cfg.run_name}".lower()
     if cfg.to == "hf":
         return export_hf(model, tokenizer, cfg.out_dir)
     if cfg.to == "gguf":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import warnings
 from pathlib import Path
 
 from chatclone import rundir
@@ -63,10 +64,16 @@ def read_metrics(run_dir: Path) -> list[dict]:
     path = run_dir / rundir.METRICS
     steps: dict[int, dict] = {}
     if path.is_file():
-        for line in path.read_text().splitlines():
-            if line.strip():
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
                 record = json.loads(line)
-                steps[record["step"]] = record
+                steps[int(record["step"])] = record
+            except (ValueError, KeyError, TypeError):  # a line torn by a kill mid-write
+                warnings.warn(
+                    f"{path}, line {number}: not a complete record; skipped", stacklevel=2
+                )
     return [steps[k] for k in sorted(steps)]
 
 

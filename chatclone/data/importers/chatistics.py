@@ -72,9 +72,13 @@ class ChatisticsImporter:
             if not isinstance(ts, (int, float)) or isinstance(ts, bool):
                 report.skip("unparsable", i, json.dumps(rec)[:120])
                 continue
+            sender = rec["senderName"]
+            if not isinstance(sender, str) or not sender.strip():
+                report.skip("no sender name", i, json.dumps(rec)[:120])
+                continue
             conv_id = str(rec["conversationId"])
             msg = Message(
-                sender=str(rec["senderName"]),
+                sender=sender,
                 text=text,
                 timestamp=float(ts),
                 outgoing=bool(rec["outgoing"]),
