@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from chatclone.data.importers._common import head_text, iter_lines
 from chatclone.data.importers._time import parse_iso
 from chatclone.data.importers.base import ImportReport, ImportResult
+from chatclone.data.importers.chatistics import FIELDS as CHATISTICS_FIELDS
 from chatclone.data.records import Conversation, Message
 from chatclone.errors import ChatcloneError
 
@@ -36,16 +37,6 @@ SYNONYMS = {
     "title": ("title", "conversationwithname", "chat_name", "conversation_name"),
     "outgoing": ("outgoing", "is_me", "from_me", "is_outgoing", "persona"),
 }
-CHATISTICS = (
-    "timestamp",
-    "conversationId",
-    "conversationWithName",
-    "senderName",
-    "outgoing",
-    "text",
-    "language",
-    "platform",
-)
 
 
 def parse_mapping(spec: str) -> dict[str, str]:
@@ -220,7 +211,7 @@ class TabularImporter:
 
 CHATISTICS_CSV = TabularImporter(
     "chatistics-csv",
-    "Chatistics CSV export (columns " + ", ".join(CHATISTICS) + ")",
+    "Chatistics CSV export (columns " + ", ".join(CHATISTICS_FIELDS) + ")",
     mapping={
         "sender": "senderName",
         "text": "text",
