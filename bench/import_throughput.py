@@ -91,10 +91,11 @@ def run_case(case: str, path: str) -> dict:
     start = time.perf_counter()
     chars = 0
     if case.startswith("text"):
+        # What `train` runs: load -> owner -> redaction -> 6 h sessions -> select_dialogues.
+        from chatclone.config import TrainConfig
         from chatclone.data.prepare import prepare_dialogues
 
-        # What `train` runs: load -> owner -> redaction -> 6 h sessions -> select_dialogues.
-        opts = argparse.Namespace(
+        opts = TrainConfig(
             data=path,
             me=["Ana Silva"],
             redact=case == "text-redacted",

@@ -11,6 +11,11 @@ bf16 weights and on int8 dynamically quantised linear layers (with held-out perp
 against fp32, since quantised tokens may differ), `generate` with a static cache, and
 llama.cpp on the same GGUF if `llama-cpp-python` is installed.
 
+Decoding one token reads every weight of every matmul once, so its speed is bounded by memory
+bandwidth. The bench measures this machine's bandwidth (a large numpy copy, read + write) and
+reports, per variant, the share of that limit it reaches: bytes of weights read per token x
+decoded tokens per second (after the first token) / bandwidth.
+
     python bench/reply_speed.py [--tokens 48] [--repeats 3] [--threads N] [--skip int8,bf16]
 """
 
@@ -19,10 +24,12 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import os
 import statistics
 import time
 import warnings
 
+import numpy as np
 import torch
 
 from chatclone.inference.engine import ReplyEngine
@@ -50,12 +57,40 @@ HELD_OUT = [  # text for the perplexity check of quantised variants
 ]
 
 
-def timed(run) -> tuple[list[int], float, float]:
-    """Run `run(on_token)`; returns (tokens, tokens/s, seconds to first token)."""
+def memory_bandwidth(megabytes: int = 512, repeats: int = 5) -> float:
+    """Bytes/s of a large array copy (each byte read once and written once), the best of N."""
+    src = np.ones(megabytes * 2**20 // 8)
+    dst = np.empty_like(src)
+    best = math.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - started)
+    return 2 * src.nbytes / best
+
+
+def weight_bytes(model) -> int:
+    """Bytes of the matmul weights one decoded token reads: every 2-D weight but the input
+    embeddings (a lookup of one row; an output layer tied to them is counted as the layer)."""
+    total = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.Embedding):
+            continue
+        weight = getattr(module, "weight", None)
+        weight = weight() if callable(weight) else weight  # quantised layers: a method
+        if isinstance(weight, torch.Tensor) and weight.dim() >= 2:
+            total += weight.numel() * weight.element_size()
+    return total
+
+
+def timed(run) -> tuple[list[int], float, float, float]:
+    """Run `run(on_token)`; returns (tokens, tokens/s, seconds to first token, decoded
+    tokens/s after the first)."""
     stamps: list[float] = []
     started = time.perf_counter()
     tokens = run(lambda: stamps.append(time.perf_counter()))
-    return tokens, len(tokens) / (time.perf_counter() - started), stamps[0] - started
+    decode = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else math.nan
+    return tokens, len(tokens) / (time.perf_counter() - started), stamps[0] - started, decode
 
 
 def engine_run(engine: ReplyEngine, prompt: list[int], n: int):
@@ -86,7 +121,7 @@ def generate_run(model, engine: ReplyEngine, prompt: list[int], n: int, **kw):
         def end(self):
             pass
 
-    ids = torch.tensor([prompt])
+    ids = torch.tensor([prompt], device=model.device)
 
     def run(mark):
         out = model.generate(
@@ -122,6 +157,13 @@ def llama_cpp_run(prompt_text: str, n: int, threads: int):
     return run
 
 
+def gguf_bytes() -> int:
+    """Size of the GGUF file: its quantised weights are what llama.cpp reads per token."""
+    from chatclone.training.models import embedded_gguf
+
+    return embedded_gguf().stat().st_size
+
+
 def perplexity(model, tokenizer) -> float:
     loss, count = 0.0, 0
     with torch.inference_mode():
@@ -133,9 +175,14 @@ def perplexity(model, tokenizer) -> float:
     return math.exp(loss / count)
 
 
-def best_of(run, repeats: int) -> tuple[list[int], float, float]:
+def best_of(run, repeats: int) -> tuple[list[int], float, float, float]:
     results = [timed(run) for _ in range(repeats)]
-    return results[0][0], max(r[1] for r in results), statistics.median(r[2] for r in results)
+    return (
+        results[0][0],
+        max(r[1] for r in results),
+        statistics.median(r[2] for r in results),
+        max(r[3] for r in results),
+    )
 
 
 def main() -> None:
@@ -179,32 +226,41 @@ def main() -> None:
         text = tokenizer.decode(prompt)
         variants["llama.cpp Q4_1 GGUF"] = lambda: llama_cpp_run(text, n, args.threads)
     except ImportError:
-        print("(llama-cpp-python is not installed: llama.cpp not measured)")
+        print("llama.cpp: not installed (pip install llama-cpp-python)")
 
+    load = os.getloadavg()
+    bandwidth = memory_bandwidth()
     print(
         f"{n} new tokens, prompt {len(prompt)} tokens, {args.threads} threads, "
-        f"best of {args.repeats}"
+        f"best of {args.repeats}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
+    print(f"measured memory bandwidth (numpy copy, read + write): {bandwidth / 1e9:.1f} GB/s")
     base_ppl = perplexity(model, tokenizer)
+    sizes = {name: weight_bytes(m) for name, m in quantised.items()}
     rows, reference, base = [], None, None
     for name, make in variants.items():
         run = make()
         timed(run)  # warm-up
-        tokens, speed, first = best_of(run, args.repeats)
+        tokens, speed, first, decode = best_of(run, args.repeats)
         reference = reference or tokens
         base = base or (speed, first)
         same = "yes" if tokens == reference else ("n/a" if "llama" in name else "no")
         ppl = ""
         if name in quantised:
             ppl = f"{perplexity(quantised[name], tokenizer) / base_ppl - 1:+.1%}"
+        size = gguf_bytes() if "llama" in name else sizes.get(name, weight_bytes(model))
+        share = size * decode / bandwidth
         rows.append((name, speed, speed / base[0], first * 1000, base[1] / first, same, ppl))
+        rows[-1] += (size / 1e6, decode, share)
     print(
         f"{'variant':30} {'tok/s':>7} {'x base':>7} {'TTFT ms':>8} {'x base':>7} "
-        f"{'same tokens':>11} {'ppl vs fp32':>11}"
+        f"{'same tokens':>11} {'ppl vs fp32':>11} {'MB/token':>8} {'decode/s':>8} "
+        f"{'of bandwidth':>12}"
     )
-    for name, speed, ratio, first, fratio, same, ppl in rows:
+    for name, speed, ratio, first, fratio, same, ppl, mb, decode, share in rows:
         print(
-            f"{name:30} {speed:7.1f} {ratio:7.2f} {first:8.0f} {fratio:7.2f} {same:>11} {ppl:>11}"
+            f"{name:30} {speed:7.1f} {ratio:7.2f} {first:8.0f} {fratio:7.2f} {same:>11} "
+            f"{ppl:>11} {mb:8.0f} {decode:8.1f} {share:12.0%}"
         )
 
 

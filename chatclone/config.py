@@ -105,6 +105,19 @@ class ModelOptions(Group):
         [], "module names to adapt (default: chosen per architecture)", metavar="NAME"
     )
     merge_lora: bool = opt(False, "save the final model with the adapter merged into full weights")
+    prompt_style: str = opt(
+        "tags",
+        "how dialogues are written for the model: 'tags' (<speaker2>/<speaker1> lines, the "
+        "workshop format, any model) or 'native' (the instruct model's own chat template: the "
+        "other side as user, the persona as assistant); chat, reply, serve, eval and export "
+        "follow the run's style",
+        choices=("tags", "native"),
+    )
+    system_prompt: str = opt(
+        "Reply as yourself, in your own words.",
+        "system message of --prompt-style native, the same in training and chat",
+        metavar="TEXT",
+    )
 
     def check(self) -> None:
         must(self.lora_r >= 1, "lora_r", "at least 1", self.lora_r)

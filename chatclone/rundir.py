@@ -1,30 +1,23 @@
 """The run folder, chatclone's central contract: every file name in it, and how each is read and
-written. Nothing else in the package spells these names.
-
-```
-runs/<name>/
-  chatclone.json      the options the run was trained with (`TrainConfig`; `--resume` reads it)
-  dataset.json        what was selected, tokenised and held out, with counts
-  dialogues.jsonl     the (redacted) training and held-out dialogues: `eval` needs nothing else
-  metrics.jsonl       one line per optimizer step; TensorBoard files under tensorboard/
-  checkpoints/        step-NNNNNN/ folders and `latest` (training/checkpoint.py)
-  best/               weights of the lowest validation loss while training runs
-  best.json           which step the final weights come from
-  config.json, model.safetensors, tokenizer files   the final model (adapter_config.json and
-                      adapter_model.safetensors for a LoRA run)
-  eval.json, report.html                            evaluation results and the report page
-```
-
-A run is *complete* when it holds a final model; `RunDir.require` is the one check, with one
-wording per missing part, each naming the command that fixes it. `list_runs` describes every
-folder of a runs folder (`chatclone runs`); `RunDir.delete` removes only a run (`--overwrite`).
+written. Nothing else in the package spells these names. `runs/<name>/` holds `chatclone.json`
+(the options of the run; `--resume` reads it), `dataset.json` (what was selected, tokenised and
+held out), `dialogues.jsonl` (the redacted dialogues: `eval` needs nothing else), `metrics.jsonl`
+and `tensorboard/`, `checkpoints/` (step-NNNNNN/ folders and `latest`, training/checkpoint.py),
+`best/` and `best.json` (the weights of the lowest validation loss), the final model
+(`config.json`, `model.safetensors` and the tokenizer; `adapter_*` for LoRA), `eval.json` and
+`report.html`. A run is *complete* when it holds a whole final model; `RunDir.require` is the
+one check, each wording naming the command that fixes it. With redaction on, `chatclone.json`
+holds the `PRIVATE` options as a hash and stand-ins; their real values stay outside `runs/`, in
+a private record (`private_path`) that `read_config` puts back.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import os
+import shlex
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -50,6 +43,24 @@ ADAPTER_CONFIG = "adapter_config.json"
 
 # Train options that apply to one invocation: `train --resume` does not read them back.
 PER_INVOCATION = ("minutes", "overwrite")
+# Options that may hold personal content (the export's file name, people's names).
+PRIVATE = ("data", "me", "persona", "conversation", "participant")
+NAME_BYTES = 200  # longest run name: file systems allow 255 bytes, and `.tmp-`/`.lock` are added
+
+
+def check_run_name(name: str) -> str:
+    """Refuse a run name that is not one plain folder name, with the fix."""
+    bad = not name.strip() or "/" in name or "\\" in name or not name.isprintable()
+    if bad or name.startswith(".") or len(name.encode()) > NAME_BYTES:
+        raise ChatcloneError(
+            f"invalid run name {name!r}: a run name is one folder name of at most {NAME_BYTES} "
+            "bytes, without '/', '\\', '..', a newline or only spaces (e.g. --run-name run1)"
+        )
+    return name
+
+
+def hint(*words: str | Path) -> str:  # a command to paste: each word shell-quoted
+    return " ".join(map(shlex.quote, map(str, words)))
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,7 @@ class RunDir:
     def of(cls, options: RunOptions | Options) -> RunDir:
         """The run folder named by options with `run_name` and `runs_dir` (`RunOptions`, or a
         command's options that hold them)."""
-        return cls(Path(options.runs_dir) / options.run_name)
+        return cls(Path(options.runs_dir) / check_run_name(options.run_name))
 
     @property
     def name(self) -> str:
@@ -74,35 +85,38 @@ class RunDir:
         return (self.path / CONFIG).is_file()
 
     def has_model(self) -> bool:
-        """A final model: full weights (`config.json`) or a LoRA adapter."""
-        return is_model_dir(self.path)
+        """A whole final model: full weights (`config.json`) or a LoRA adapter."""
+        return is_model_dir(self.path) and weights_problem(self.path) is None
 
     def require(self, model: bool = True) -> RunDir:
         """Raise the one error for a missing run, a folder that is not a run, or (with `model`)
         a run whose training did not finish."""
         root, name = self.path.parent, self.name
         if not self.path.is_dir():
-            runs = (
-                sorted(p.name for p in root.iterdir() if (p / CONFIG).is_file())
-                if root.is_dir()
-                else []
-            )
+            runs = sorted(p.parent.name for p in root.glob(f"*/{CONFIG}") if p.is_file())
             listing = (
                 f"runs there: {', '.join(runs)}" if runs else f"there are no runs in {root} yet"
             )
             raise ChatcloneError(
                 f"no run named {name!r} in {root} ({listing}). Train one with: "
-                f"chatclone train --data EXPORT --run-name {name}"
+                f"chatclone train --data EXPORT --run-name {hint(name)}"
             )
         if not self.is_run():
             raise ChatcloneError(
                 f"{self.path} is not a chatclone run folder (it has no {CONFIG}). "
-                f"Train one with: chatclone train --data EXPORT --run-name {name}"
+                f"Train one with: chatclone train --data EXPORT --run-name {hint(name)}"
             )
         if model and not self.has_model():
+            fix = hint("chatclone", "train", "--run-name", name, "--resume")
+            if is_model_dir(self.path):  # a save cut short by an older chatclone, or a bad disk
+                fix += "" if root == Path("runs") else " --runs-dir " + hint(root)
+                raise ChatcloneError(
+                    f"run {name!r} is incomplete: its final model is damaged "
+                    f"({weights_problem(self.path)}). Run `{fix}` to finish it"
+                )
             raise ChatcloneError(
                 f"run {name!r} has no final model yet (training did not finish). "
-                f"Finish it with: chatclone train --run-name {name} --resume"
+                f"Finish it with: {fix}"
             )
         return self
 
@@ -122,11 +136,8 @@ class RunDir:
         shutil.rmtree(path)
         return True
 
-    # -- what it holds, for `chatclone runs` ------------------------------------------------
     def status(self) -> str:
-        if not self.is_run():
-            return NOT_A_RUN
-        return COMPLETE if self.has_model() else UNFINISHED
+        return NOT_A_RUN if not self.is_run() else COMPLETE if self.has_model() else UNFINISHED
 
     def steps(self) -> int | None:
         """The last optimizer step trained (from `metrics.jsonl`), if any."""
@@ -140,30 +151,37 @@ class RunDir:
 
     def summary(self) -> RunSummary:
         """What `chatclone runs` says of this folder."""
-        files = [p for p in self.path.iterdir() if p.is_file()]
+        times = [p.stat().st_mtime for p in self.path.iterdir() if p.is_file()]
         try:
             config = self.read_json(CONFIG) or {}
         except ValueError:
             config = {"model": "?"}
         run = self.is_run()
         return RunSummary(
-            name=self.name,
-            status=self.status(),
-            model=str(config.get("model", "?")) if run else None,
-            steps=self.steps() if run else None,
-            planned=config.get("max_steps") if run else None,
-            size=folder_size(self.path),
-            modified=max([p.stat().st_mtime for p in files] or [self.path.stat().st_mtime]),
+            *(self.name, self.status(), str(config.get("model", "?")) if run else None),
+            *(self.steps() if run else None, config.get("max_steps") if run else None),
+            *(folder_size(self.path), max(times or [self.path.stat().st_mtime])),
         )
 
     # -- the options it was trained with ----------------------------------------------------
-    def read_config(self) -> TrainConfig:
+    def read_config(self, real: bool = True) -> TrainConfig:
+        """The options saved in the run, with this machine's private values put back (`real`;
+        False: as `chatclone.json` holds them, for what is shown or shared, e.g. a report)."""
         self.require(model=False)
         data = json.loads((self.path / CONFIG).read_text())
+        # This machine's private record has the real values (another has only the stand-ins).
+        key = str(data.get("private_id", "")) if real else ""
+        for private in dict.fromkeys((private_path(key), private_path(key, True))):
+            saved = json.loads(private.read_text()) if key and private.is_file() else {}
+            if saved.get("stored") == {k: data.get(k) for k in PRIVATE}:
+                data.update(saved["real"])
+                break
         return TrainConfig(**{k: v for k, v in data.items() if k in TrainConfig.fields})
 
-    def write_config(self, cfg: TrainConfig) -> None:
-        write_json(self.path / CONFIG, cfg.to_dict())
+    def write_config(self, cfg: TrainConfig, stored: dict | None = None) -> None:
+        """`stored`: values of `PRIVATE` written instead of the real ones (redaction; the real
+        ones are in the private record then)."""
+        write_json(self.path / CONFIG, {**cfg.to_dict(), **(stored or {})})
 
     def resume_config(self, given: dict[str, Any]) -> TrainConfig:
         """The saved options with those given on the command line on top (`train --resume`);
@@ -173,21 +191,13 @@ class RunDir:
             saved.pop(name, None)
         return TrainConfig(**{**saved, **given, "resume": True})
 
-    # -- the data it was trained and is evaluated on ----------------------------------------
     def write_dialogues(self, train: Iterable[Dialogue], heldout: Iterable[Dialogue]) -> None:
-        lines = [
-            json.dumps(
-                {
-                    "split": split,
-                    "id": d.id,
-                    "conversation": d.conversation,
-                    "turns": [[t.speaker, t.text] for t in d.turns],
-                },
-                ensure_ascii=False,
-            )
+        records = (
+            {"split": split, "id": d.id, "conversation": d.conversation, "turns": turns(d)}
             for split, part in (("train", train), ("heldout", heldout))
             for d in part
-        ]
+        )
+        lines = [json.dumps(r, ensure_ascii=False) for r in records]
         atomic.write_text(self.path / DIALOGUES, "".join(line + "\n" for line in lines))
 
     def read_dialogues(self) -> tuple[list[Dialogue], list[Dialogue]]:
@@ -199,14 +209,11 @@ class RunDir:
                 f"older chatclone); train it again to evaluate it"
             )
         parts: dict[str, list[Dialogue]] = {"train": [], "heldout": []}
-        for line in path.read_text(encoding="utf-8").splitlines():
-            d = json.loads(line)
-            parts[d["split"]].append(
-                Dialogue(d["id"], tuple(Turn(s, t) for s, t in d["turns"]), d["conversation"])
-            )
+        for d in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+            turns = tuple(Turn(s, t) for s, t in d["turns"])
+            parts[d["split"]].append(Dialogue(d["id"], turns, d["conversation"]))
         return parts["train"], parts["heldout"]
 
-    # -- the other records ------------------------------------------------------------------
     def read_json(self, name: str) -> dict | None:
         path = self.path / name
         return json.loads(path.read_text()) if path.is_file() else None
@@ -232,63 +239,62 @@ class RunSummary:
     size: int  # bytes on disk
     modified: float  # the newest file directly in the folder (epoch seconds)
 
-    def line(self, widths: tuple[int, int, int] = (0, 0, 0)) -> str:
-        steps = "-" if self.steps is None else f"{self.steps}"
-        if self.planned and self.status == UNFINISHED:
-            steps += f"/{self.planned}"
-        name, status, model = (
-            f"{text:<{width}}"
-            for text, width in zip((self.name, self.status, self.model or "-"), widths)
-        )
-        date = dt.datetime.fromtimestamp(self.modified).strftime("%Y-%m-%d %H:%M")
-        return (
-            f"{name}  {status}  {model}  {steps + ' steps':>11}  {human_size(self.size):>9}  {date}"
-        )
-
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:
     """Every folder in `runs_dir` (hidden ones aside), by name: runs and folders that are not."""
-    if not runs_dir.is_dir():
-        return []
-    return [
-        RunDir(p).summary()
-        for p in sorted(runs_dir.iterdir())
-        if p.is_dir() and not p.name.startswith(".")
-    ]
-
-
-def format_runs(runs: list[RunSummary]) -> str:
-    """`chatclone runs`: one aligned line per run."""
-    columns = [(r.name, r.status, r.model or "-") for r in runs]
-    widths = tuple(max((len(row[i]) for row in columns), default=0) for i in range(3))
-    return "\n".join(r.line(widths) for r in runs)
+    folders = sorted(runs_dir.iterdir()) if runs_dir.is_dir() else []
+    return [RunDir(p).summary() for p in folders if p.is_dir() and not p.name.startswith(".")]
 
 
 def folder_size(path: Path) -> int:
     """Bytes of the files under `path` (links not followed)."""
-    total = 0
-    for p in path.rglob("*"):
-        try:
-            if p.is_file() and not p.is_symlink():
-                total += p.stat().st_size
-        except OSError:  # removed while we looked
-            pass
-    return total
+    return sum(_size(p) for p in path.rglob("*"))
 
 
-def human_size(n: float) -> str:
-    """1234567 -> '1.2 MB' (powers of 1000, as disk sizes are sold)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size if p.is_file() and not p.is_symlink() else 0
+    except OSError:  # removed while we looked
+        return 0
 
 
 def write_json(path: Path, data: Any) -> Path:
     return atomic.write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def private_path(key: str, default: bool = False) -> Path:
+    """The private record of a run: in chatclone's cache (`default`: the one CHATCLONE_CACHE
+    does not move), named by the random `private_id` of its `chatclone.json` (copies share it)."""
+    home = Path.home() / ".cache" / "chatclone"
+    root = home if default else Path(os.environ.get("CHATCLONE_CACHE") or home)
+    return root / "private" / f"run-{key}.json"
+
+
+def weights_problem(path: Path) -> str | None:
+    """A weights file of the model in `path` missing or cut short (None: all whole)."""
+    index = path / "model.safetensors.index.json"
+    shards = json.loads(index.read_text())["weight_map"] if index.is_file() else {}
+    names = sorted(set(shards.values())) or ["model.safetensors"]
+    for name in ["adapter_model.safetensors"] if (path / ADAPTER_CONFIG).is_file() else names:
+        try:
+            with open(path / name, "rb") as f:
+                (n,) = struct.unpack("<Q", f.read(8))
+                header = json.loads(f.read(n))
+                size = f.seek(0, os.SEEK_END)
+            ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
+        except FileNotFoundError:
+            return f"{name} is missing"
+        except (OSError, ValueError, KeyError, TypeError, struct.error):
+            return f"{name} is unreadable"
+        if size != 8 + n + max(ends, default=0):
+            return f"{name} is cut short"
+    return None
+
+
 def is_model_dir(path: Path) -> bool:
     """A folder with full weights (`config.json`) or a LoRA adapter (`adapter_config.json`)."""
     return (path / MODEL_CONFIG).is_file() or (path / ADAPTER_CONFIG).is_file()
+
+
+def turns(d: Dialogue) -> list[list[str]]:
+    return [[t.speaker, t.text] for t in d.turns]

@@ -102,24 +102,39 @@ class SpeakerFormat:
         return text[:end].strip(), True
 
     def encode_turn(self, tokenizer, turn: Turn) -> list[int]:
-        """Token ids of one turn: the tag's special token, then the body."""
+        """Token ids of one turn: the tag's special token, then the body as plain text (a
+        typed `<|im_end|>` or speaker tag stays characters, never becomes a special token)."""
         tag_id = tokenizer.convert_tokens_to_ids(self.tag(turn.speaker))
-        return [tag_id] + tokenizer(self.body(turn), add_special_tokens=False)["input_ids"]
+        body = tokenizer(self.body(turn), add_special_tokens=False, split_special_tokens=True)
+        return [tag_id] + body["input_ids"]
+
+    def encode_start(self, tokenizer) -> list[int]:
+        """Ids every example and prompt starts with: none in this format."""
+        return []
+
+    def key(self) -> dict:
+        """What the tokenised-data cache is keyed by."""
+        return {"persona_tag": self.persona_tag, "other_tag": self.other_tag}
 
     def encode_prompt(self, tokenizer, history: list[Turn] | tuple[Turn, ...]) -> list[int]:
+        """The prompt: the history's turns, then the persona's tag that opens the reply."""
         ids = [i for t in history for i in self.encode_turn(tokenizer, t)]
         return ids + [tokenizer.convert_tokens_to_ids(self.persona_tag)]
 
 
 FORMAT = SpeakerFormat()
 
-# Cc (controls) and Cf (format marks such as U+200E), except the whitespace we turn into spaces.
+# Cc (controls), bidi marks and the BOM, except the whitespace we turn into spaces. Other
+# format characters stay: ZWJ/ZWNJ join emoji (👩🏻‍⚖️) and spell Persian and Indic words.
 _WHITESPACE = re.compile(r"\s+")
+_BIDI_AND_BOM = frozenset(
+    "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+)
 
 
 class _CleanTable(dict):
     """`str.translate` table, filled per character on first sight: line breaks and tabs become
-    spaces, other control and format characters go, everything else stays."""
+    spaces, other controls, bidi marks and the BOM go, everything else stays."""
 
     def __missing__(self, code: int) -> str | int | None:
         ch = chr(code)
@@ -127,7 +142,7 @@ class _CleanTable(dict):
             " "
             if ch in "\n\r\t\v\f"
             else None
-            if unicodedata.category(ch) in ("Cc", "Cf")
+            if ch in _BIDI_AND_BOM or unicodedata.category(ch) == "Cc"
             else code
         )
         self[code] = value
@@ -139,14 +154,18 @@ _CLEAN = _CleanTable()
 
 def clean_text(text: str, fmt: SpeakerFormat = FORMAT) -> str:
     """One line of plain text: control characters removed, whitespace runs collapsed, and no
-    speaker tag (a message quoting `<speaker1>` must not be able to fake a turn)."""
+    speaker tag (a message quoting `<speaker1>` must not be able to fake a turn, nor can
+    `<speaker<speaker1>1>`, which becomes a tag once the inner one is removed)."""
     if text.isprintable():
         # Fast path, same result: printable text has no Cc/Cf and no whitespace but ' '.
-        for tag in fmt.tags:
-            if tag in text:
-                text = text.replace(tag, "")
+        text = _without_tags(text, fmt.tags)
         return (_WHITESPACE.sub(" ", text) if "  " in text else text).strip()
-    text = text.translate(_CLEAN)
-    for tag in fmt.tags:
-        text = text.replace(tag, "")
+    text = _without_tags(text.translate(_CLEAN), fmt.tags)
     return _WHITESPACE.sub(" ", text).strip()
+
+
+def _without_tags(text: str, tags: tuple[str, ...]) -> str:
+    while any(tag in text for tag in tags):  # each pass shortens the text: it ends
+        for tag in tags:
+            text = text.replace(tag, "")
+    return text

@@ -43,6 +43,15 @@ def _torch_one_thread():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_cache(tmp_path_factory):
+    # Autouse session fixtures come first: the session's trained-run fixtures cache (and keep
+    # private records) under the test session's folder too, never in the user's cache.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHATCLONE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     # Real user caches stay untouched; the embedded model conversion is shared per session.

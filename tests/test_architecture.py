@@ -23,6 +23,7 @@ BOTTOM = (
     "config",
     "sampling",
     "speaker_format",
+    "prompt_style",
     "rundir",
 )
 LAYERS = {

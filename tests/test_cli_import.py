@@ -1,4 +1,5 @@
 import json
+import zipfile
 from pathlib import Path
 
 from chatclone.cli.main import main
@@ -117,3 +118,33 @@ def test_cli_module_imports_no_torch():
 
     code = "import sys, chatclone.cli.main; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_hostile_exports_are_one_error_line_each(tmp_path, capsys):
+    """A damaged or hostile export ends `inspect` and `import` with one `Error:` line, exit 1:
+    a second JSON document, a bomb-like zip, a stray CSV quote, 300 files to list."""
+    doc = json.dumps({"participants": [{"name": "A"}], "messages": []})
+    (tmp_path / "joined").mkdir()
+    (tmp_path / "joined" / "message_1.json").write_text(doc + doc)
+    (tmp_path / "quote.csv").write_text('sender,text\nA,"hi\nB,yo\nC,so\n')
+    (tmp_path / "many").mkdir()
+    for i in range(2):
+        (tmp_path / "many" / f"e{i}.json").write_text('[{"senderName": "A", "text": "x"}]')
+    for i in range(300):
+        (tmp_path / "many" / f"WhatsApp Chat with P{i}.txt").write_text("1/2/20, 10:00 - X: a\n")
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("result.json", b" " * (8 << 20))
+    cases = {
+        "joined/message_1.json": "a second JSON document",
+        "quote.csv": "an opening quote is never closed",
+        "many": "and 297 more",
+        "bomb.zip": "CHATCLONE_MAX_ZIP_RATIO",
+    }
+    for name, what in cases.items():
+        path = str(tmp_path / name)
+        for argv in (["inspect", path], ["import", path, "-o", str(tmp_path / "o.jsonl")]):
+            assert main(argv) == 1, argv
+            captured = capsys.readouterr()
+            assert captured.err.startswith("Error: ") and captured.err.count("\n") == 1
+            assert what in captured.err and "Traceback" not in captured.out + captured.err

@@ -7,8 +7,9 @@ import pytest
 
 from chatclone import cli
 from chatclone.evaluation.audit import find_cases, mask
-from chatclone.evaluation.evaluate import contexts, evaluate, format_result
+from chatclone.evaluation.evaluate import contexts, evaluate
 from chatclone.evaluation.options import EvalConfig
+from chatclone.evaluation.summary import format_result
 from chatclone.speaker_format import OTHER, PERSONA, Dialogue, Turn
 
 

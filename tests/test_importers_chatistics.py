@@ -74,3 +74,65 @@ def test_bundled_sample_alternates_speakers():
     assert [m.outgoing for m in conv.messages][:4] == [False, True, False, True]
     # trivia.yml holds one entry that is a bare string, not a dialogue: counted, not lost
     assert sum(r.skipped["unparsable"] for r in result.reports) == 1
+
+
+def records(tmp_path, texts, platform="whatsapp"):
+    path = tmp_path / "chatistics_export_2024-01-01_00-00-00.json"
+    recs = [
+        {
+            "timestamp": 1650000000.0 + i,
+            "conversationId": "c1",
+            "conversationWithName": "Owen Price",
+            "senderName": "Hiking Club" if i == 0 else "Owen Price",
+            "outgoing": False,
+            "text": t,
+            "language": "en",
+            "platform": platform,
+        }
+        for i, t in enumerate(texts)
+    ]
+    path.write_text(json.dumps(recs))
+    result = load_data(path, "chatistics")
+    kept = [m.text for c in result.conversations for m in c.messages]
+    return kept, result.reports[0]
+
+
+def test_whatsapp_notices_and_placeholders_are_dropped_and_counted(tmp_path):
+    kept, report = records(
+        tmp_path,
+        [
+            "\u200eMessages and calls are end-to-end encrypted. No one outside of this chat, "
+            "not even WhatsApp, can read or listen to them.",
+            "\u200eimage omitted",
+            "<Media omitted>",
+            "<Médias omis>",
+            "Bild weggelassen",
+            "\u200eThis message was deleted.",
+            "\u200eMissed voice call",
+            "Diagram.graphml (file attached)",
+            "\u200e<attached: 00000012-PHOTO-2020.jpg>",
+            "Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt.",
+            "See you at 7 <This message was edited>",
+        ],
+    )
+    assert kept == ["See you at 7"]
+    assert dict(report.skipped) == {"system": 3, "media_only": 6, "deleted": 1}
+    assert report.read == report.imported + sum(report.skipped.values())
+
+
+def test_text_is_trimmed_and_whitespace_only_text_is_skipped(tmp_path):
+    kept, report = records(tmp_path, ["  hello there \n", " \n\t", "\u200e  ", "a\n b "])
+    assert kept == ["hello there", "a\n b"]
+    assert report.skipped["empty"] == 2
+
+
+def test_messenger_notices_in_chatistics(tmp_path):
+    kept, report = records(
+        tmp_path, ["Owen sent an attachment.", "The video chat ended.", " ok "], "messenger"
+    )
+    assert kept == ["ok"] and report.skipped["system"] == 2
+
+
+def test_zwj_survives_chatistics(tmp_path):
+    kept, _ = records(tmp_path, ["x", " 👩🏻\u200d⚖️ می\u200cخواهم "], "telegram")
+    assert kept == ["x", "👩🏻\u200d⚖️ می\u200cخواهم"]

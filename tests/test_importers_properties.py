@@ -33,6 +33,10 @@ SAMPLES = {
     "chatistics-csv": FIX / "tabular" / "chatistics_export.csv",
     "table": FIX / "tabular" / "messages.jsonl",
     "chatistics": FIX / "chatistics" / "interviews_sample.json",
+    "signal": FIX / "signal" / "Noor Haddad" / "chat.md",
+    "imessage": FIX / "imessage" / "Sam Rivera - 12.txt",
+    "slack": FIX / "slack" / "Acme Slack export" / "general" / "2024-01-15.json",
+    "chitchat": FIX / "chitchat" / "dataset.json",
 }
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

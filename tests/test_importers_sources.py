@@ -117,9 +117,9 @@ def test_forced_format_on_a_file(tmp_path):
 
 def test_unknown_forced_format():
     with pytest.raises(
-        ChatcloneError, match="unknown format 'signal'; known formats: chatistics, "
+        ChatcloneError, match="unknown format 'carrier-pigeon'; known formats: chatistics, "
     ):
-        load_data(FIX / "discord", "signal")
+        load_data(FIX / "discord", "carrier-pigeon")
 
 
 def test_telegram_json_not_an_object(tmp_path):

@@ -153,3 +153,165 @@ def test_folder_of_several_chats_imports_all(tmp_path):
         shutil.copy(FIX / name, tmp_path / name)
     result = load_data(tmp_path)
     assert sorted(c.title for c in result.conversations) == ["Kim", "Tom"]
+
+
+def chat(tmp_path, text, name="WhatsApp Chat with X.txt", newline="\n"):
+    path = tmp_path / name
+    path.write_bytes(text.replace("\n", newline).encode("utf-8"))
+    result = load_data(path, "whatsapp")
+    conv = result.conversations[0] if result.conversations else None
+    return conv, result.reports[0]
+
+
+def test_zwj_zwnj_and_variation_selectors_are_kept(tmp_path):
+    judge, persian = "👩🏻\u200d⚖️", "می\u200cخواهم"
+    conv, _ = chat(tmp_path, f"1/2/20, 10:00 - Ana\u200d: \u200e{judge} {persian}\u2069\n")
+    assert texts(conv) == [("Ana\u200d", f"{judge} {persian}")]
+
+
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "Messages and calls are end-to-end encrypted. No one outside of this chat, not even "
+        "WhatsApp, can read or listen to them. Tap to learn more.",
+        "Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt. Tippe, um mehr zu erfahren.",
+        "Les messages et les appels sont chiffrés de bout en bout.",
+        "Viestit ja puhelut ovat päästä päähän salattuja.",
+        "Your security code with Chat Name changed. Tap to learn more.",
+        "Missed voice call",
+        "This message was deleted",
+    ],
+)
+def test_notice_attributed_to_a_sender_without_mark_is_a_system_line(tmp_path, notice):
+    conv, report = chat(tmp_path, f"1/2/20, 10:00 - Chat Name: {notice}\n1/2/20, 10:01 - Y: hi\n")
+    assert texts(conv) == [("Y", "hi")]
+    assert report.skipped["system"] + report.skipped["deleted"] == 1
+
+
+def test_group_notices_attributed_to_the_group_are_dropped_whatever_their_marks(tmp_path):
+    lines = [
+        "Dana Fischer created group “Hiking Club”",
+        "Dana Fischer added Owen Price",
+        "Owen Price left",
+        "Dana Fischer changed the subject from “Hiking” to “Hiking Club”",
+        "Dana Fischer changed this group's icon",
+    ]
+    text = "".join(f"[14/06/2021, 19:2{i}:00] Hiking Club: {s}\n" for i, s in enumerate(lines))
+    text += "[14/06/2021, 19:30:00] Owen Price: Owen Price left his boots in the car\n"
+    conv, report = chat(tmp_path, text, "WhatsApp Chat - Hiking Club.txt")
+    assert texts(conv) == [("Owen Price", "Owen Price left his boots in the car")]
+    assert report.skipped["system"] == 5
+
+
+def test_membership_words_typed_by_a_person_stay_text(tmp_path):
+    conv, _ = chat(tmp_path, "1/2/20, 10:00 - Ana: Tom left\n1/2/20, 10:01 - Tom: Ana added salt\n")
+    assert texts(conv) == [("Ana", "Tom left"), ("Tom", "Ana added salt")]
+
+
+def test_header_ending_at_the_colon_takes_its_text_from_the_next_lines(tmp_path):
+    text = "17/02/2020, 07:16 - Tom:\nfirst line\nsecond line\n17/02/2020, 07:17 - Kim: ok\n"
+    conv, report = chat(tmp_path, text)
+    assert texts(conv) == [("Tom", "first line\nsecond line"), ("Kim", "ok")]
+    assert report.continuation == 2 and not report.skipped
+
+
+@pytest.mark.parametrize(
+    "first, second, stamp",
+    [
+        ("13.6.2018 klo 21.25.15 - A: hi", "14.6.2018 klo 9.05.00 - B: yo", 1528925115.0),
+        ("13.06.18 21.25.15: A: hi", "14.06.18 09.05.00: B: yo", 1528925115.0),
+        ("13. 6. 2018. 21:25:15 A: hi", "14. 6. 2018. 9:05:00 B: yo", 1528925115.0),
+        ("[06/2018/13, 21:25:15] A: hi", "[06/2018/14, 09:05:00] B: yo", 1528925115.0),
+        ("13/6/2018 um 21:25 - A: hi", "14/6/2018 um 9:05 - B: yo", 1528925100.0),
+        ("6/13/18, 9:25 nachm. - A: hi", "6/14/18, 9:05 vorm. - B: yo", 1528925100.0),
+    ],
+)
+def test_header_variants(tmp_path, first, second, stamp):
+    conv, report = chat(tmp_path, f"{first}\nmore\n{second}\n")
+    assert texts(conv) == [("A", "hi\nmore"), ("B", "yo")]
+    assert conv.messages[0].timestamp == stamp
+    assert conv.messages[1].timestamp == 1528967100.0  # 14 June 2018, 09:05
+
+
+def test_line_looking_like_another_variant_stays_in_its_message(tmp_path):
+    text = (
+        "[17.9.2019, 10:00:00] A: quoting an old chat:\n"
+        "[1.9.19, 00:00:00] B: this is quoted\n"
+        "18.9.2019, 10:00 - C: so is this\n"
+        "[17.9.2019, 10:01:00] B: right\n"
+    )
+    conv, report = chat(tmp_path, text)
+    assert [m.sender for m in conv.messages] == ["A", "B"]
+    assert conv.messages[0].text.count("\n") == 2 and report.continuation == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Diagram.graphml (file attached)",
+        "My notes v2.markdown (Datei angehängt)",
+        "Rapport final.docx (fichier joint)",
+        "<attached: 00000012-PHOTO-2020-06-14-19-22-10.jpg>",
+        "\u200e<attached: 00000013-Diagram.graphml>",
+    ],
+)
+def test_attachments_with_any_extension_are_media(tmp_path, body):
+    conv, report = chat(tmp_path, f"1/2/20, 10:00 - A: {body}\n1/2/20, 10:01 - B: ok\n")
+    assert texts(conv) == [("B", "ok")] and report.skipped["media_only"] == 1
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+def test_old_mac_and_windows_line_ends(tmp_path, newline):
+    text = "1/2/20, 10:00 - A: one\ntwo\n1/2/20, 10:01 - B: three\n"
+    conv, report = chat(tmp_path, text, newline=newline)
+    assert texts(conv) == [("A", "one\ntwo"), ("B", "three")]
+    assert report.read == 3
+
+
+def test_mixed_line_ends(tmp_path):
+    path = tmp_path / "WhatsApp Chat with X.txt"
+    path.write_bytes(b"1/2/20, 10:00 - A: one\r\n1/2/20, 10:01 - B: two\r1/2/20, 10:02 - A: 3\n")
+    conv = load_data(path).conversations[0]
+    assert texts(conv) == [("A", "one"), ("B", "two"), ("A", "3")]
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["13.6.2018 klo 21.25.15 - A: hi", "13. 6. 2018. 21:25:15 A: hi", "13.06.18 21.25.15: A: hi"],
+)
+def test_new_variants_are_detected_without_format(tmp_path, first):
+    path = tmp_path / "WhatsApp Chat with A.txt"
+    path.write_text(f"{first}\n")
+    assert IMPORTER.sniff(path) and load_data(path).reports[0].format == "whatsapp"
+
+
+def test_a_bare_header_lookalike_inside_other_text_is_not_whatsapp(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("Meeting notes\n13.6.2018 10:00 Bob: bring slides\nthanks\n")
+    assert not IMPORTER.sniff(path)
+
+
+@pytest.mark.parametrize(
+    "dates, order",
+    [
+        (["2019-30-01", "2019-31-01"], "year/day/month"),  # %Y-%d-%m
+        (["30/2019/01", "31/2019/01"], "day/year/month"),
+        (["01/2019/30", "02/2019/01"], "month/year/day"),
+    ],
+)
+def test_year_first_or_middle_orders(tmp_path, dates, order):
+    text = "".join(f"{d}, 10:0{i} - A: m{i}\n" for i, d in enumerate(dates))
+    conv, report = chat(tmp_path, text)
+    assert report.decisions["date order"].startswith(order)
+    assert len(conv.messages) == 2
+
+
+def test_finnish_export_dotted_times_notices_and_split_header():
+    conv, report = load("WhatsApp Chat with Aino.txt")
+    assert texts(conv) == [
+        ("Aino", "Moi! Nähdäänkö huomenna?"),
+        ("Eero Virtanen", "Joo, klo 18 käy\n[1.9.19, 00:00:00] Aino: tämä on lainaus"),
+        ("Aino", "Huomenta 👩🏻\u200d⚖️"),
+    ]
+    assert conv.messages[0].timestamp == 1528925162.0  # 13 June 2018, 21:26:02
+    assert dict(report.skipped) == {"system": 2, "media_only": 2, "deleted": 1}

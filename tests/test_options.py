@@ -283,6 +283,12 @@ def test_serve_uses_every_option_it_lists(trained, monkeypatch):
             "10000",
             "--max-loaded",
             "3",
+            "--allow-origin",
+            "http://localhost:3000",
+            "--allow-host",
+            "testserver",  # the name TestClient sends
+            "--threads",
+            "1",
         ]
     )
     assert advertised("serve") - reads == set()

@@ -86,3 +86,60 @@ def test_everyday_words_and_domains_in_names_leave_text_alone():
     assert r.sender("My Love") != "My Love" and r.sender("My Love").startswith("Person ")
     assert r.sender("abcnews.go.com").startswith("Person ")
     assert r.sender("My Love") == r.sender("My Love")
+
+
+def test_name_words_that_are_ordinary_words_stay_words():
+    r = Redactor(["Very long username", "Even longer username"])
+    assert r.text("Hey! My username is very short") == "Hey! My username is very short"
+    assert r.text("no longer, even so") == "no longer, even so"
+    whole = r.sender("Very long username")
+    assert r.text("I added Very long username") == f"I added {whole}"
+    assert r.counts["name"] == 3
+
+
+def test_names_that_are_words_are_replaced_where_used_as_names():
+    names = ["Will Turner", "Rose Miller", "Sunny Patel", "Bill Evans", "Hope Garcia", "Mark Weber"]
+    r = Redactor(names)
+    will, rose, sunny, bill, hope, mark = (r.sender(n).split()[0] for n in names)
+    used = {
+        "I saw Will yesterday": f"I saw {will} yesterday",
+        "Rose said hi": f"{rose} said hi",
+        "Sunny's dog is cute": f"{sunny}'s dog is cute",
+        "Bill and I will come": f"{bill} and I will come",
+        "thanks Hope!": f"thanks {hope}!",
+        "Mark, are you awake?": f"{mark}, are you awake?",
+        "ask will turner": f"ask {will} {r.sender('Will Turner').split()[1]}",
+        "hey rose, you around?": f"hey {rose}, you around?",
+    }
+    for text, want in used.items():
+        assert r.text(text) == want
+    for text in (
+        "will you come?",
+        "Will you come?",
+        "Hope you're well",
+        "It's sunny today",
+        "Can we split the bill?",
+        "Mark my words",
+        "a rose for you",
+        "Ich will morgen los, eine Rose kaufen",
+        "I WILL come",
+    ):
+        assert r.text(text) == text
+
+
+def test_ordinary_words_come_from_word_frequencies():
+    from chatclone.data.name_use import is_ordinary_word
+
+    # Words no list in the code names, in four languages, and names that are no words.
+    assert all(map(is_ordinary_word, ["breakfast", "kühlschrank", "fenêtre", "cuchara"]))
+    assert all(map(is_ordinary_word, ["will", "rose", "sunny", "bill", "hope", "username"]))
+    assert not any(map(is_ordinary_word, ["maya", "cohen", "barack", "turner", "zoe"]))
+
+
+def test_contact_details_in_lower_case_bare_and_beside_dates():
+    r = Redactor()
+    assert r.text("iban de89 3704 0044 0532 0130 00 please") == "iban <IBAN> please"
+    assert r.text("see example.org or shop.example.co.uk/path.") == "see <URL> or <URL>."
+    for text in ("2023-05-14 18:30", "14.05.2023 18:30", "05/14/2023 6:30 pm"):
+        assert r.text(f"at {text}, call 0170 1234567") == f"at {text}, call <PHONE>"
+    assert r.text("order 4501234567 shipped") == "order 4501234567 shipped"

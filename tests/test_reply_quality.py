@@ -143,12 +143,12 @@ def chat_model(tmp_path_factory, tiny_model) -> Path:
 
 def test_a_chat_template_prompts_the_base_model_and_its_end_token_ends_the_turn(chat_model):
     from chatclone.inference.engine import ReplyEngine
-    from chatclone.inference.formats import TemplatePrompt, prompt_format
+    from chatclone.inference.formats import NativePrompt, prompt_format
     from chatclone.training.models import load_base
 
     model, tokenizer = load_base(str(chat_model))
     fmt = prompt_format(tokenizer, base=True)
-    assert isinstance(fmt, TemplatePrompt) and "<|im_end|>" in fmt.stop_texts
+    assert isinstance(fmt, NativePrompt) and "<|im_end|>" in fmt.stop_texts
     assert tokenizer.convert_tokens_to_ids("<|im_end|>") in fmt.stop_ids()
     history = [Turn(PERSONA, "Hey!"), Turn(OTHER, "Hi"), Turn(PERSONA, "Yo"), Turn(OTHER, "Ok?")]
     assert tokenizer.decode(fmt.encode(history)) == (
@@ -156,7 +156,7 @@ def test_a_chat_template_prompts_the_base_model_and_its_end_token_ends_the_turn(
         "<|im_start|>assistant\nYo<|im_end|>\n<|im_start|>user\nOk?<|im_end|>\n"
         "<|im_start|>assistant\n"
     )
-    assert not isinstance(prompt_format(tokenizer), TemplatePrompt)  # a trained run: speakers
+    assert not isinstance(prompt_format(tokenizer), NativePrompt)  # a trained run: speakers
     engine = ReplyEngine(model, tokenizer, fmt)
     for end in ("<|im_end|>", "<|endoftext|>"):  # the template's end token, or EOS
         end_id = tokenizer.convert_tokens_to_ids(end)
@@ -196,14 +196,14 @@ def test_base_talks_to_the_run_s_untrained_model(short_run, chat_model, tmp_path
     import torch
     from conftest import copy_run
 
-    from chatclone.inference.formats import TemplatePrompt
+    from chatclone.inference.formats import NativePrompt
 
     run = copy_run(short_run, tmp_path / "runs", "bot")
     saved = json.loads((run / "chatclone.json").read_text())
     (run / "chatclone.json").write_text(json.dumps({**saved, "model": str(chat_model)}))
     cfg = ChatConfig(run_name="bot", runs_dir=str(run.parent), device="cpu", base=True)
     engine = load_engine(cfg)
-    assert isinstance(engine.prompt, TemplatePrompt)
+    assert isinstance(engine.prompt, NativePrompt)
     trained = load_engine(cfg.replace(base=False))
     assert not torch.equal(
         engine.model.get_input_embeddings().weight[:100],
@@ -239,3 +239,20 @@ def test_reply_and_chat_print_no_library_warnings(finished_run):
         assert done.returncode == 0, done.stderr
         assert done.stderr == "", f"chatclone {argv[0]} printed to stderr:\n{done.stderr}"
         assert done.stdout.strip()
+
+
+def test_a_template_that_refuses_a_system_message_is_rendered_whole(chat_model):
+    from chatclone.inference.formats import TemplatePrompt, prompt_format
+    from chatclone.training.models import load_base
+
+    _, tokenizer = load_base(str(chat_model))
+    tokenizer.chat_template = (
+        "{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('no system') }}"
+        "{% endif %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"
+        "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+    )
+    fmt = prompt_format(tokenizer, base=True)
+    assert isinstance(fmt, TemplatePrompt)
+    assert tokenizer.decode(fmt.encode([Turn(OTHER, "Hi")])) == (
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    )

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from chatclone import cli
-from chatclone.evaluation.evaluate import fmt_value
 from chatclone.evaluation.report_html import (
     dataset_section,
     html_table,
@@ -19,6 +18,7 @@ from chatclone.evaluation.report_html import (
     setting,
     write_report,
 )
+from chatclone.evaluation.summary import fmt_value
 from chatclone.rundir import REPORT as REPORT_FILE
 from chatclone.rundir import RunDir
 

@@ -13,6 +13,7 @@ from chatclone import options as opts
 from chatclone import rundir
 from chatclone.cli.main import STAGES, build_parser, main
 from chatclone.rundir import RunDir
+from chatclone.training.log import human_size
 
 LINE = re.compile(
     r"(?P<name>\S+) +(?P<status>complete|training did not finish|not a run) +(?P<model>\S+) +"
@@ -49,7 +50,7 @@ def test_runs_lists_each_run_with_its_status(tmp_path, short_run, tiny_model, ca
     assert rows["done"]["steps"] == "2" and rows["halfway"]["steps"] == "2/2"
     assert rows["holiday-photos"]["steps"] == "-"
     assert rows["holiday-photos"]["size"] == "2.0 KB"
-    assert rows["done"]["size"] == rundir.human_size(rundir.folder_size(runs / "done"))
+    assert rows["done"]["size"] == human_size(rundir.folder_size(runs / "done"))
     # Columns line up: every status starts at the same place.
     assert len({line.index(m["status"]) for line, m in zip(lines, parsed)}) == 1
 
@@ -74,7 +75,7 @@ def test_no_runs_yet(tmp_path, capsys):
 
 
 def test_human_sizes():
-    assert [rundir.human_size(n) for n in (0, 999, 1000, 1_234_567, 5_000_000_000)] == [
+    assert [human_size(n) for n in (0, 999, 1000, 1_234_567, 5_000_000_000)] == [
         "0 B",
         "999 B",
         "1.0 KB",
@@ -97,3 +98,19 @@ def test_runs_is_listed_after_train_and_uses_every_option_it_lists(tmp_path):
     finally:
         opts.stop_tracing()
     assert advertised - reads == set()
+
+
+def test_delete_uses_every_option_it_lists(tmp_path, short_run):
+    copy_run(short_run, tmp_path / "runs")
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    advertised = {a.dest for a in sub.choices["delete"]._actions} - {"help"}
+    assert advertised == {"runs_dir", "run_name", "yes"}
+    reads = opts.trace_reads()
+    try:
+        argv = ["delete", "--runs-dir", str(tmp_path / "runs"), "--run-name", "run1", "--yes"]
+        assert main(argv) == 0
+    finally:
+        opts.stop_tracing()
+    assert advertised - reads == set()
+    assert not (tmp_path / "runs" / "run1").exists()

@@ -119,3 +119,13 @@ def test_bad_date_option():
         str(err.value)
         == "--since '05/03/2021': write the date as YYYY-MM-DD, e.g. --since 2023-01-31"
     )
+
+
+def test_nobody_in_every_chat_suggests_participant_too():
+    with pytest.raises(ChatcloneError) as err:
+        resolve_owners([conv("Group", ["Ana", "Bo"]), conv("Channel", ["Cy", "Dee"])])
+    assert str(err.value) == (
+        "cannot tell whose voice to learn: nobody takes part in every conversation; most "
+        'frequent: Ana, Bo, Cy, Dee. Pass --me NAME, e.g. --me "Ana", or keep only the chats '
+        'they take part in: --participant "Ana".'
+    )

@@ -15,9 +15,10 @@ from chatclone.rundir import RunDir
 def evaluate_and_report(cfg: EvalConfig) -> None:
     """`eval`, and what `train` ends with (`--quick` there): the table, eval.json, report.html;
     each slow phase shows its progress on stderr."""
-    from chatclone.evaluation.evaluate import evaluate, format_result
+    from chatclone.evaluation.evaluate import evaluate
     from chatclone.evaluation.progress import Progress
     from chatclone.evaluation.report_html import write_report
+    from chatclone.evaluation.summary import format_result
 
     print(format_result(evaluate(cfg)), flush=True)
     run = RunDir.of(cfg)

@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         ns.argv = argv  # `train --resume` tells the options given from the saved ones
         return ns.handler(ns)
     except ChatcloneError as e:
-        print(f"Error: {e}", file=sys.stderr)
+        from chatclone.data.plain import plain
+
+        # Errors can quote names from an export: never let them drive the terminal.
+        print(f"Error: {plain(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

@@ -8,6 +8,7 @@ from typing import Callable
 
 from chatclone.config import RunOptions, TrainConfig
 from chatclone.rundir import RunDir
+from chatclone.training.private import check_resume_data
 
 
 def given_options(argv: list[str]) -> dict:
@@ -27,7 +28,9 @@ def train_config(given: dict) -> TrainConfig:
     )
     run = RunDir.of(run_options)
     if given.get("resume") and run.is_run():
-        return run.resume_config(given)
+        cfg = run.resume_config(given)
+        check_resume_data(run, cfg, given)
+        return cfg
     return TrainConfig(**given)
 
 

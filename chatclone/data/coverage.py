@@ -4,6 +4,10 @@ Per file: format, lines or records read, messages imported, skipped by reason, t
 that could not be parsed. Per conversation: participants, messages, sessions, dates, the
 persona's share and an estimate of tokens (characters / 4, the usual rule of thumb for English
 BPE vocabularies; the real count depends on the model's tokenizer).
+
+Titles, names and paths come from the export: they are printed as plain text (`plain`, and
+`rich.text.Text` rather than markup), so `[bold]` or an escape sequence in a chat name shows as
+written instead of failing or restyling the report.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from collections import Counter
 from typing import IO, Any
 
 from chatclone.data.importers import ImportResult
+from chatclone.data.importers._time import FIRST, LAST
 from chatclone.data.people import Owners
+from chatclone.data.plain import plain
 from chatclone.data.records import Conversation
 from chatclone.data.select import SHORT_WORDS, persona_turn_words
 from chatclone.data.sessions import count_sessions
@@ -23,7 +29,7 @@ MAX_ROWS = 40
 
 
 def _day(ts: float | None) -> str | None:
-    if ts is None:
+    if ts is None or not FIRST <= ts <= LAST:  # NaN too: importers drop these, this is a guard
         return None
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d")
 
@@ -98,6 +104,8 @@ def coverage(
         "owner": {
             "how": owners.how if owners else "",
             "candidates": owners.candidates if owners else [],
+            # A dataset of many people (chitchat): who could be cloned, most active first.
+            "people": [vars(p) for p in owners.people] if owners else [],
         },
         "filtered": dict(removed or {}),
         "session_gap_hours": gap_hours,
@@ -139,22 +147,26 @@ def short_turns_line(totals: dict[str, Any]) -> str:
 def render(cov: dict[str, Any], out: IO[str]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=out, width=max(100, Console(file=out).width), highlight=False)
+
+    def say(line: str) -> None:  # a line holding names from the export: never markup
+        console.print(Text(plain(line)))
+
     files = Table(title="Files", title_justify="left")
     for col in ("file", "format", "read", "imported", "skipped (by reason)"):
         files.add_column(col, justify="right" if col in ("read", "imported") else "left")
     for f in cov["files"]:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(f["skipped"].items())) or "-"
-        files.add_row(f["path"], f["format"], str(f["read"]), str(f["imported"]), reasons)
+        cells = (f["path"], f["format"], str(f["read"]), str(f["imported"]), reasons)
+        files.add_row(*(Text(plain(c)) for c in cells))
     console.print(files)
     for f in cov["files"]:
         if f["decisions"]:
-            console.print(
-                f"  {f['path']}: " + "; ".join(f"{k}: {v}" for k, v in f["decisions"].items())
-            )
+            say(f"  {f['path']}: " + "; ".join(f"{k}: {v}" for k, v in f["decisions"].items()))
         for bad in f["unparsable"][:5]:
-            console.print(f"  could not parse {f['path']}, line {bad['line']}: {bad['text']!r}")
+            say(f"  could not parse {f['path']}, line {bad['line']}: {bad['text']!r}")
     _render_conversations(cov, console, Table)
     t = cov["totals"]
     console.print(
@@ -165,18 +177,28 @@ def render(cov: dict[str, Any], out: IO[str]) -> None:
     if short_turns_line(t):
         console.print(short_turns_line(t))
     if cov["owner"]["how"]:
-        console.print(f"Owner: {cov['owner']['how']}.")
+        say(f"Owner: {cov['owner']['how']}.")
+    if cov["owner"].get("people"):
+        say(
+            "Most active people (--me NAME clones another): "
+            + ", ".join(
+                f"{p['name']} ({p['messages']} messages, {p['conversations']} conversations)"
+                for p in cov["owner"]["people"]
+            )
+        )
     if cov["owner"]["candidates"]:
-        console.print(
+        say(
             "Owner undecided; candidates: "
             + ", ".join(cov["owner"]["candidates"])
             + ". Pass --me NAME."
         )
     if cov["filtered"]:
-        console.print("Filtered out: " + ", ".join(f"{k} {v}" for k, v in cov["filtered"].items()))
+        say("Filtered out: " + ", ".join(f"{k} {v}" for k, v in cov["filtered"].items()))
 
 
 def _render_conversations(cov: dict[str, Any], console: Any, table_cls: Any) -> None:
+    from rich.text import Text
+
     table = table_cls(title="Conversations", title_justify="left")
     for col in (
         "conversation",
@@ -197,7 +219,7 @@ def _render_conversations(cov: dict[str, Any], console: Any, table_cls: Any) -> 
             f" +{len(c['participants']) - 3}" if len(c["participants"]) > 3 else ""
         )
         share = "?" if c["persona_share"] is None else f"{c['persona_share']:.0%}"
-        table.add_row(
+        cells = (
             c["title"],
             c["platform"],
             people,
@@ -207,6 +229,7 @@ def _render_conversations(cov: dict[str, Any], console: Any, table_cls: Any) -> 
             share,
             str(c["tokens"]),
         )
+        table.add_row(*(Text(plain(cell)) for cell in cells))
     console.print(table)
     if len(rows) > MAX_ROWS:
         console.print(

@@ -26,6 +26,59 @@ class Owners:
     names: dict[str, frozenset[str]] = field(default_factory=dict)
     how: str = ""
     candidates: list[str] = field(default_factory=list)  # when undecided: who it could be
+    people: list = field(default_factory=list)  # a pool dataset's most active `Person`s
+
+
+# Datasets of many people's chats with each other (no export owner): whose voice to learn is
+# `--me`, else the most active sender, and only their conversations are kept.
+POOL_PLATFORMS = ("chitchat",)
+
+
+@dataclass
+class Person:
+    name: str
+    messages: int
+    conversations: int
+
+
+def most_active(conversations: Sequence[Conversation], n: int = 10) -> list[Person]:
+    """The `n` senders who wrote most, with their message and conversation counts."""
+    messages: Counter = Counter()
+    convs: Counter = Counter()
+    for c in conversations:
+        messages.update(m.sender for m in c.messages)
+        convs.update(set(c.participants))
+    ranked = sorted(messages, key=lambda s: (-messages[s], s))[:n]
+    return [Person(s, messages[s], convs[s]) for s in ranked]
+
+
+def pool_persona(
+    conversations: list[Conversation], me: Sequence[str]
+) -> tuple[list[Conversation], list[str], str, list[Person]]:
+    """For a pool dataset: (the conversations of the chosen person, [their name], how they
+    were chosen, the ten most active people). Conversations pass unchanged, and `me` too,
+    when none is from a pool."""
+    pool = [c for c in conversations if c.platform in POOL_PLATFORMS]
+    if not pool:
+        return conversations, list(me), "", []
+    from chatclone.data.importers.chitchat import as_pseudonym
+
+    wanted = [as_pseudonym(n) for n in me if n.strip()]
+    how = ""
+    top = most_active(pool, 10)
+    if not wanted:
+        wanted = [top[0].name]
+        how = f"{wanted[0]}, the most active person of the dataset (--me NAME picks another)"
+    keep = {norm_name(n) for n in wanted}
+    mine = [c for c in pool if keep & {norm_name(s) for s in c.participants}]
+    if not mine:
+        names = ", ".join(f"{p.name} ({p.messages} messages)" for p in top[:5])
+        raise ChatcloneError(
+            f"--me {', '.join(me)}: nobody of that name in the dataset. "
+            f"Name one of its people, e.g. the most active: {names}"
+        )
+    rest = [c for c in conversations if c.platform not in POOL_PLATFORMS]
+    return rest + mine, [*me, *wanted] if me else wanted, how, top
 
 
 def resolve_owners(
@@ -92,6 +145,11 @@ def _infer(unmarked: list[Conversation], owners: Owners, strict: bool, named: bo
             owners.candidates
         )
     hint = " (one --me per platform: add the name used there)" if named else ""
+    first = owners.candidates[0]
+    # Nobody in every chat: often chats the owner only reads (a group, a channel).
+    keep = (
+        "" if everywhere else f', or keep only the chats they take part in: --participant "{first}"'
+    )
     raise ChatcloneError(
-        f'cannot tell whose voice to learn: {why}. Pass --me NAME{hint}, e.g. --me "{owners.candidates[0]}".'
+        f'cannot tell whose voice to learn: {why}. Pass --me NAME{hint}, e.g. --me "{first}"{keep}.'
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from chatclone.config import TrainConfig
 from chatclone.data.filters import Filters, apply_filters
 from chatclone.data.importers import ImportResult, load_data
-from chatclone.data.people import Owners, norm_name, resolve_owners
+from chatclone.data.people import Owners, norm_name, pool_persona, resolve_owners
 from chatclone.data.privacy import Redactor
 from chatclone.data.records import Conversation, Message, gc_paused
 from chatclone.data.select import SelectionRules, select_dialogues
@@ -24,7 +24,7 @@ from chatclone.errors import ChatcloneError
 from chatclone.inputs import InputOptions, parse_day
 from chatclone.speaker_format import Dialogue
 
-PUBLIC_PLATFORMS = ("chatterbot",)
+PUBLIC_PLATFORMS = ("chatterbot", "chitchat")  # published datasets: nothing to redact
 
 
 @dataclass
@@ -55,6 +55,7 @@ def prepare_conversations(
     what training learns. `strict=False` leaves an undecidable owner undecided instead of failing."""
     removed: Counter = Counter()
     convs = apply_filters(result.conversations, filters_of(inp), removed)
+    convs, me, chosen, people = pool_persona(convs, inp.me)
     persona = inp.persona
     if persona and not any(
         norm_name(s) == norm_name(persona) for c in convs for s in c.participants
@@ -64,7 +65,8 @@ def prepare_conversations(
             f"--persona {persona!r}: no such participant. Participants: {', '.join(names)}"
         )
     # A named persona says whose voice to learn: the owner need not be decidable then.
-    owners = resolve_owners(convs, inp.me, strict=strict and not persona)
+    owners = resolve_owners(convs, me, strict=strict and not persona)
+    owners.how, owners.people = chosen or owners.how, people
     redactor = None
     keep_name = inp.keep_persona_name
     if inp.redact:

@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatclone import rundir
+from chatclone.evaluation import base_cache
 from chatclone.evaluation.metrics import perplexity, reply_metrics
 from chatclone.evaluation.options import EvalConfig
 from chatclone.evaluation.progress import Progress
+from chatclone.evaluation.style import profile
 from chatclone.rundir import RunDir
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Dialogue, Turn
+
+SHOWN = 12  # held-out replies shown side by side in the report
 
 
 @dataclass
@@ -62,13 +66,14 @@ def persona_perplexity(
     limit: int | None = None,
     show: Progress | None = None,
     desc: str = "Perplexity",
+    fmt=FORMAT,
 ) -> tuple[float | None, int]:
     """(perplexity of the persona's tokens, examples scored): on all examples of `dialogues`,
     or on `limit` of them spread evenly. A bar over the examples when `show` is given."""
     from chatclone.training.dataset import build_examples
     from chatclone.training.heldout import loss_sums
 
-    examples, _ = build_examples(dialogues, tokenizer, FORMAT, block_size)
+    examples, _ = build_examples(dialogues, tokenizer, fmt, block_size)
     if limit is not None:
         examples = spread(examples, limit)
     # Shortest first and one batch per call: the batches `loss_sums` would make of them all.
@@ -93,11 +98,19 @@ def score_model(
     val_dialogues: list[Dialogue],
     show: Progress | None = None,
     name: str = "trained",
+    base: bool = False,
+    style: tuple[str, str] = ("tags", ""),
 ) -> dict:
+    """Replies, probes, perplexity (and the audit) of one model. A `base` model is prompted
+    in its own chat template when it has one (an instruct model's natural format), not with
+    speaker tags it never learned: its replies are the honest floor of the fidelity score."""
     from chatclone.inference.engine import ReplyEngine
+    from chatclone.inference.formats import prompt_format
+    from chatclone.prompt_style import run_format
 
     show = show or Progress(False)
-    engine = ReplyEngine(model, tokenizer, FORMAT)
+    engine = ReplyEngine(model, tokenizer, prompt_format(tokenizer, base, *style))
+    tags = getattr(engine.prompt, "fmt", FORMAT).tags  # what opens a turn: self-talk
     ctxs = contexts(val_dialogues, cfg.context_count)
     messages = cfg.probe_messages
     audit_cases = cfg.audit_cases if cfg.audit else 0
@@ -127,6 +140,7 @@ def score_model(
             cfg.perplexity_examples,
             show,
             f"Perplexity ({name})",
+            run_format(tokenizer, *style),
         )
         if val_dialogues
         else (None, 0)
@@ -134,9 +148,7 @@ def score_model(
     result = {
         "persona_perplexity": ppl,
         "perplexity_examples": scored,
-        "metrics": reply_metrics(replies, raws, [c.reference for c in ctxs], FORMAT.tags)
-        if ctxs
-        else {},
+        "metrics": reply_metrics(replies, raws, [c.reference for c in ctxs], tags) if ctxs else {},
         "samples": [
             {
                 "context": FORMAT.render(c.history[-2:]),
@@ -144,8 +156,10 @@ def score_model(
                 "reply": r,
                 "raw": raw,
             }
-            for c, r, raw in list(zip(ctxs, replies, raws))[:8]
+            for c, r, raw in list(zip(ctxs, replies, raws))[:SHOWN]
         ],
+        "replies": replies,
+        "style": profile(replies),
         "probes": probes,
     }
     if audited is not None:
@@ -163,7 +177,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
         import torch
 
         from chatclone.quiet import quiet_libraries
-        from chatclone.training.models import load_base, load_trained, pick_device
+        from chatclone.training.models import cache_dir, load_base, load_trained, pick_device
     from chatclone.evaluation.metrics import mean_words
 
     quiet_libraries()
@@ -175,7 +189,8 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
     models = {"trained": (run.name, lambda: load_trained(run.path, dtype=dtype))}
     if cfg.base:
         base = Path(train_cfg.model).name or train_cfg.model
-        models["base"] = (base, lambda: load_base(train_cfg.model, FORMAT))
+        tags = FORMAT if train_cfg.prompt_style == "tags" else None
+        models["base"] = (base, lambda: load_base(train_cfg.model, tags))
     ctxs = contexts(val_dialogues, cfg.context_count)
     result: dict = {
         "run": cfg.run_name,
@@ -187,80 +202,62 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
         "settings": {k: v for k, v in cfg.to_dict().items() if k not in ("run_name", "runs_dir")},
         "models": {},
     }
+    style = (train_cfg.prompt_style, train_cfg.system_prompt)
+    cache = cache_dir() / "eval"
+    base_key = base_cache.key(
+        {
+            "model": train_cfg.model,
+            "style": style,
+            "block": train_cfg.block_size,
+            **result["settings"],
+        },
+        train_dialogues,
+        val_dialogues,
+    )
     for name, (label, load) in models.items():
+        cached = base_cache.load(cache, base_key) if name == "base" else None
+        if cached is not None:
+            result["models"][name] = cached
+            continue
         with show.phase(f"Loading the {name} model ({label}) on {device}"):
             model, tokenizer = load()
             model.to(device=device, dtype=dtype).eval()
         result["models"][name] = score_model(
-            model, tokenizer, cfg, train_cfg.block_size, train_dialogues, val_dialogues, show, name
+            model,
+            tokenizer,
+            cfg,
+            train_cfg.block_size,
+            train_dialogues,
+            val_dialogues,
+            show,
+            name,
+            base=name == "base",
+            style=style,
         )
         del model
+        if name == "base":
+            base_cache.save(cache, base_key, result["models"][name])
+    if "base" in models:
+        result["base_cache"] = base_key  # `chatclone delete` removes it with the run
+    references = [c.reference for c in ctxs]
+    result["real_style"] = profile(references)
+    if ctxs:
+        with show.phase("Style fidelity (attribution classifier on the training split)"):
+            result["fidelity"] = style_fidelity(train_dialogues, references, result["models"])
     run.write_json(rundir.EVAL, result)
     return result
 
 
-ROWS = [
-    ("persona perplexity (held out)", lambda m: m.get("persona_perplexity")),
-    ("distinct-1", lambda m: m["metrics"].get("distinct_1")),
-    ("distinct-2", lambda m: m["metrics"].get("distinct_2")),
-    ("repetition rate", lambda m: m["metrics"].get("repetition")),
-    ("self-talk rate", lambda m: m["metrics"].get("self_talk")),
-    ("empty-reply rate", lambda m: m["metrics"].get("empty")),
-    ("words per reply", lambda m: m["metrics"].get("mean_words")),
-    ("length vs real replies", lambda m: m["metrics"].get("length_ratio")),
-    ("verbatim completions (audit)", lambda m: m.get("audit", {}).get("verbatim_rate")),
-]
+def style_fidelity(train: list[Dialogue], references: list[str], models: dict) -> dict | None:
+    """Fidelity of the trained model's replies between the base's and the real ones, by a
+    classifier fitted on the training split's persona turns against everyone else's."""
+    from chatclone.evaluation.fidelity import Attributor, score
 
-
-def table(result: dict) -> list[tuple[str, list[float | None]]]:
-    """(metric, value per model) rows, skipping metrics that no model has."""
-    rows = []
-    for label, get in ROWS:
-        values = [get(m) for m in result["models"].values()]
-        if any(v is not None for v in values):
-            rows.append((label, values))
-    return rows
-
-
-def fmt_value(v: float | None) -> str:
-    """A number for people: 3 decimals in the usual range, thousands grouped from 100 on,
-    significant digits below 0.01 (a learning rate of 2e-4 reads 0.0002, not 0.000)."""
-    if v is None:
-        return "-"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    if v != v:  # NaN
-        return "nan"
-    if abs(v) >= 100:
-        return f"{v:,.0f}" if abs(v) < 1e15 else f"{v:.3g}"
-    return f"{v:.3f}" if v == 0 or abs(v) >= 0.01 else f"{v:.3g}"
-
-
-def quick_note(result: dict) -> str:
-    """How to get the full evaluation, for a result of `--quick` ('' otherwise)."""
-    if not result.get("quick"):
-        return ""
-    return (
-        "Quick evaluation (what train runs at its end); for all contexts and probes and "
-        f"perplexity on every held-out example: chatclone eval --run-name {result['run']}"
-    )
-
-
-def format_result(result: dict) -> str:
-    names = list(result["models"])
-    lines = [
-        f"Run {result['run']}: {result['validation_conversations']} held-out conversations, "
-        f"{result['contexts']} sampled contexts (real replies: "
-        f"{result['reference_mean_words']:.1f} words on average)",
-        f"{'':32}" + "".join(f"{n:>12}" for n in names),
-    ]
-    lines += [
-        f"{label:32}" + "".join(f"{fmt_value(v):>12}" for v in values)
-        for label, values in table(result)
-    ]
-    for i, probe in enumerate(result["models"][names[0]]["probes"]):
-        lines.append(f"> {probe['message']}")
-        lines += [f"  {n}: {result['models'][n]['probes'][i]['reply']}" for n in names]
-    if quick_note(result):
-        lines.append(quick_note(result))
-    return "\n".join(lines)
+    persona = [t.text for d in train for t in d.turns if t.speaker == PERSONA]
+    others = [t.text for d in train for t in d.turns if t.speaker != PERSONA]
+    if not persona or not others:
+        return None  # nobody to tell the persona from (e.g. a monologue export)
+    base = models.get("base", {}).get("replies")
+    return score(
+        Attributor(persona, others), references, models["trained"]["replies"], base
+    ).to_dict()

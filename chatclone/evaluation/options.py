@@ -26,7 +26,9 @@ QUICK_PERPLEXITY_EXAMPLES = 32
 @dataclass
 class EvalOptions(Group):
     section = "evaluation"
-    samples: int = opt(16, "held-out contexts to sample a reply for")
+    samples: int = opt(
+        200, "held-out contexts to sample a reply for (the style-fidelity score wants 200)"
+    )
     probes: list[str] = opt(PROBES, "fixed messages to show replies to", metavar="TEXT")
     base: bool = opt(True, "also evaluate the untrained base model, side by side")
     audit: bool = opt(

@@ -10,7 +10,8 @@ import io
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from chatclone import atomic, rundir
-from chatclone.evaluation.evaluate import fmt_value, quick_note, table
+from chatclone.evaluation.report_fidelity import fidelity_section
+from chatclone.evaluation.summary import fmt_value, quick_note, table
 from chatclone.rundir import RunDir
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -162,6 +163,7 @@ def eval_section(result: dict | None) -> str:
     parts.append(
         html_table(["metric", *names], [[label, *values] for label, values in table(result)])
     )
+    parts.append(fidelity_section(result, html_table))
     probes = result["models"][names[0]]["probes"]
     if probes:
         parts.append(
@@ -200,7 +202,7 @@ def eval_section(result: dict | None) -> str:
 def render(run: RunDir) -> str:
     from chatclone.training.log import read_metrics
 
-    config = run.read_config().to_dict()
+    config = run.read_config(real=False).to_dict()  # as stored: stand-ins, not real names
     settings = [[k, setting(v)] for k, v in sorted(config.items())]
     records = read_metrics(run.path)
     png = loss_plot(records)

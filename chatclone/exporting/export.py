@@ -17,9 +17,10 @@ from chatclone.errors import ChatcloneError
 from chatclone.exporting.gguf import QUANTS
 from chatclone.inference.length import DEFAULT_BUDGET, reply_budget
 from chatclone.options import Group, Options, opt
+from chatclone.prompt_style import ChatTemplateFormat, RunFormat, plain_ids, run_format
 from chatclone.rundir import RunDir
 from chatclone.sampling import SamplingOptions
-from chatclone.speaker_format import FORMAT, OTHER, PERSONA, SpeakerFormat, Turn
+from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
 TARGETS = ("hf", "gguf", "ollama")
 
@@ -58,9 +59,31 @@ class ExportConfig(Options):
         return out
 
 
-def chat_template(fmt: SpeakerFormat = FORMAT) -> str:
+def _jinja(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+
+
+def native_chat_template(fmt: ChatTemplateFormat) -> str:
+    """Jinja template of a `--prompt-style native` run: the run's system message (whatever
+    system message a caller sends), then each message in the model's own wrappers."""
+    (u0, u1), (a0, a1) = fmt.user, fmt.assistant
+    return (
+        "{{ '" + _jinja(fmt.system_block) + "' }}"
+        "{%- for message in messages -%}"
+        "{%- if message['role'] == 'assistant' -%}"
+        "{{ '" + _jinja(a0) + "' + message['content'] + '" + _jinja(a1) + "' }}"
+        "{%- elif message['role'] == 'user' -%}"
+        "{{ '" + _jinja(u0) + "' + message['content'] + '" + _jinja(u1) + "' }}"
+        "{%- endif -%}{%- endfor -%}"
+        "{%- if add_generation_prompt -%}{{ '" + _jinja(a0) + "' }}{%- endif -%}"
+    )
+
+
+def chat_template(fmt: RunFormat = FORMAT) -> str:
     """Jinja chat template (transformers, llama.cpp, LM Studio): assistant = persona, user = other
     side; the generation prompt is the persona's tag, as in `SpeakerFormat.prompt`."""
+    if isinstance(fmt, ChatTemplateFormat):
+        return native_chat_template(fmt)
 
     def line(speaker: int) -> str:
         head, tail = fmt.body(Turn(speaker, "\0")).split("\0")
@@ -75,8 +98,19 @@ def chat_template(fmt: SpeakerFormat = FORMAT) -> str:
     )
 
 
-def ollama_template(fmt: SpeakerFormat = FORMAT) -> str:
-    """Go template for Ollama's TEMPLATE, rendering `.Messages` like `SpeakerFormat.prompt`."""
+def ollama_template(fmt: RunFormat = FORMAT) -> str:
+    """Go template for Ollama's TEMPLATE, rendering `.Messages` like the run's format does."""
+    if isinstance(fmt, ChatTemplateFormat):
+        (u0, u1), (a0, a1) = fmt.user, fmt.assistant
+        return (
+            fmt.system_block
+            + '{{ range .Messages }}{{ if eq .Role "assistant" }}'
+            + f"{a0}{{{{ .Content }}}}{a1}"
+            + '{{ else if eq .Role "user" }}'
+            + f"{u0}{{{{ .Content }}}}{u1}"
+            + "{{ end }}{{ end }}"
+            + a0
+        )
     persona = fmt.tag(PERSONA) + fmt.body(Turn(PERSONA, "{{ .Content }}"))
     other = fmt.tag(OTHER) + fmt.body(Turn(OTHER, "{{ .Content }}"))
     return (
@@ -94,13 +128,13 @@ def modelfile(
     eos: str | None,
     context: int,
     gen: SamplingOptions = SamplingOptions(),
-    fmt: SpeakerFormat = FORMAT,
+    fmt: RunFormat = FORMAT,
     budget: int = DEFAULT_BUDGET,
 ) -> str:
     """Ollama's Modelfile: the template, the same stops as chat (the speaker format's stop
     texts, the newline included, and EOS) and the same reply length (the run's budget, unless
     `gen` sets one)."""
-    stops = list(fmt.stop_texts) + ([eos] if eos else [])
+    stops = list(dict.fromkeys([*fmt.stop_texts, *([eos] if eos else [])]))
     # Ollama's parser takes a quoted value literally (no escapes; a newline may sit inside the
     # quotes, as `ollama show --modelfile` writes it), and triple quotes around one with `"`.
     quoted = [f'"""{s}"""' if '"' in s else f'"{s}"' for s in stops]
@@ -126,38 +160,41 @@ def load_run(run: RunDir):
     return load_trained(run.path, dtype=torch.float32)
 
 
-def export_hf(model, tokenizer, out: Path) -> Path:
+def export_hf(model, tokenizer, out: Path, fmt: RunFormat = FORMAT) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer.chat_template = chat_template()
+    tokenizer.chat_template = chat_template(fmt)
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out
 
 
-def export_gguf(model, tokenizer, out: Path, quant: str, name: str) -> Path:
+def export_gguf(
+    model, tokenizer, out: Path, quant: str, name: str, fmt: RunFormat = FORMAT
+) -> Path:
     from chatclone.exporting.gguf import write_gguf
 
     out.mkdir(parents=True, exist_ok=True)
-    return write_gguf(model, tokenizer, out / f"{name}-{quant}.gguf", quant, chat_template(), name)
+    template = chat_template(fmt)
+    return write_gguf(model, tokenizer, out / f"{name}-{quant}.gguf", quant, template, name)
 
 
-def export_ollama(model, tokenizer, out: Path, quant: str, name: str, budget: int) -> Path:
-    path = export_gguf(model, tokenizer, out, quant, name)
+def export_ollama(
+    model, tokenizer, out: Path, quant: str, name: str, budget: int, fmt: RunFormat = FORMAT
+) -> Path:
+    path = export_gguf(model, tokenizer, out, quant, name, fmt)
     context = model.config.max_position_embeddings
-    text = modelfile(path.name, tokenizer.eos_token, min(context, 4096), budget=budget)
+    text = modelfile(path.name, tokenizer.eos_token, min(context, 4096), fmt=fmt, budget=budget)
     atomic.write_text(out / "Modelfile", text)
     return out / "Modelfile"
 
 
 def run_budget(run: RunDir, tokenizer) -> int:
     """The reply length chat uses for this run (from the persona's turns), for Ollama."""
-    from chatclone.inference.formats import SpeakerPrompt
-
     try:
         dialogues = run.read_dialogues()[0]
     except ChatcloneError:  # a run from before dialogues.jsonl: the fixed default
         return DEFAULT_BUDGET
-    return reply_budget(dialogues, SpeakerPrompt(tokenizer).turn_ids)
+    return reply_budget(dialogues, lambda text: plain_ids(tokenizer, text))
 
 
 def targets(cfg: ExportConfig, name: str) -> list[Path]:
@@ -189,8 +226,11 @@ def export(cfg: ExportConfig) -> Path:
     check_free(cfg, name)  # before loading anything
     model, tokenizer = load_run(run)
     model.eval()
+    config = run.read_config()
+    fmt = run_format(tokenizer, config.prompt_style, config.system_prompt)
     if cfg.to == "hf":
-        return export_hf(model, tokenizer, cfg.out_dir)
+        return export_hf(model, tokenizer, cfg.out_dir, fmt)
     if cfg.to == "gguf":
-        return export_gguf(model, tokenizer, cfg.out_dir, cfg.quant, name)
-    return export_ollama(model, tokenizer, cfg.out_dir, cfg.quant, name, run_budget(run, tokenizer))
+        return export_gguf(model, tokenizer, cfg.out_dir, cfg.quant, name, fmt)
+    budget = run_budget(run, tokenizer)
+    return export_ollama(model, tokenizer, cfg.out_dir, cfg.quant, name, budget, fmt)

@@ -274,14 +274,14 @@ def load_engine(run: RunDir, load: LoadOptions, base: bool = False) -> ReplyEngi
 
     quiet_libraries()
     dtype = getattr(torch, load.weights)
+    config = run.require(model=not base).read_config()
     if base:
-        model, tokenizer = load_base(run.require(model=False).read_config().model)
+        model, tokenizer = load_base(config.model)
         model.to(dtype)
     else:
-        run.require(model=True)
         model, tokenizer = load_trained(run.path, dtype=dtype)
     model.to(pick_device(load.device))
-    fmt = prompt_format(tokenizer, base=base)
+    fmt = prompt_format(tokenizer, base, config.prompt_style, config.system_prompt)
     try:
         dialogues = run.read_dialogues()[0]
     except ChatcloneError:  # a run from before dialogues.jsonl: the fixed default

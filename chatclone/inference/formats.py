@@ -11,6 +11,7 @@ stop tokens and the stop texts come from here.
 from __future__ import annotations
 
 from chatclone.errors import ChatcloneError
+from chatclone.prompt_style import ChatTemplateFormat, plain_ids, run_format
 from chatclone.speaker_format import FORMAT, PERSONA, SpeakerFormat, Turn
 
 
@@ -36,7 +37,7 @@ class PromptFormat:
     def turn_ids(self, text: str) -> list[int]:
         """A persona turn's text as the model writes it in a reply (the loop guard and the
         reply budget measure turns in these tokens)."""
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return plain_ids(self.tokenizer, text)
 
     def end_of_turn(self, text: str, extra: tuple[str, ...] | list[str] = ()) -> int | None:
         found = [i for i in (text.find(m) for m in (*self.stop_texts, *extra) if m) if i >= 0]
@@ -75,6 +76,28 @@ class SpeakerPrompt(PromptFormat):
 
     def end_of_turn(self, text: str, extra: tuple[str, ...] | list[str] = ()) -> int | None:
         return self.fmt.end_of_turn(text, extra)
+
+
+class NativePrompt(PromptFormat):
+    """A chat template (`prompt_style.ChatTemplateFormat`): the run's, with its system line,
+    or a base model's own, with the template's default system message. The turn ends at any
+    special token of the template (its end-of-turn token, EOS) or at a text that opens a turn."""
+
+    def __init__(self, tokenizer, fmt: ChatTemplateFormat):
+        super().__init__(tokenizer)
+        self.fmt = fmt
+        self.stop_texts, self.turn_end = fmt.stop_texts, None
+
+    def encode(self, turns: list[Turn]) -> list[int]:
+        return self.fmt.encode_prompt(self.tokenizer, turns)
+
+    def stop_ids(self) -> set[int]:
+        single = (self._single_token(s) for s in self.stop_texts)
+        return (
+            super().stop_ids()
+            | set(self.tokenizer.all_special_ids)
+            | {i for i in single if i is not None}
+        )
 
 
 PROBE, PROBE2 = "chatcloneprobe", "chatcloneprobetwo"
@@ -148,8 +171,17 @@ def alternating(messages: list[dict]) -> list[dict]:
     return out or [{"role": "user", "content": ""}]
 
 
-def prompt_format(tokenizer, base: bool = False) -> PromptFormat:
-    """The speaker format for a trained run; for a base model, its chat template if it has one."""
+def prompt_format(
+    tokenizer, base: bool = False, style: str = "tags", system: str = ""
+) -> PromptFormat:
+    """The run's prompt style for a trained run; for a base model, its own chat template
+    (default system message included) if it has one, else the speaker format."""
     if base and getattr(tokenizer, "chat_template", None):
-        return TemplatePrompt(tokenizer)
-    return SpeakerPrompt(tokenizer)
+        try:
+            return NativePrompt(tokenizer, ChatTemplateFormat.of(tokenizer, None))
+        except ChatcloneError:  # a template too unusual to take apart: render it whole
+            return TemplatePrompt(tokenizer)
+    fmt = run_format(tokenizer, "tags" if base else style, system)
+    if isinstance(fmt, ChatTemplateFormat):
+        return NativePrompt(tokenizer, fmt)
+    return SpeakerPrompt(tokenizer, fmt)

@@ -1,10 +1,13 @@
 """The FastAPI app of `chatclone serve`: OpenAI-style chat completions and the chat page
 (with `/settings`, the sampling defaults its settings start from).
 
-Requests are read and checked in `serving.schema`. Generation runs in worker threads, at most `concurrency` at a
-time, with at most `queue` requests waiting; past that clients get 429 (queue full) or 503
-(waited `queue_timeout`), never a hang. A slot is freed when its generation thread ends, and a
-client that goes away cancels its generation at the next token.
+Every request first passes `serving.guard` (Host, Origin, Content-Type; security headers).
+Requests are read and checked in `serving.schema`. Generation runs in worker threads, at most
+`concurrency` at a time, with at most `queue` requests waiting (`serving.slots`, decided the
+moment a request arrives); past that clients get 429 (queue full) or 503 (waited
+`queue_timeout`), never a hang. A slot is freed when its generation thread ends, and a client
+that goes away cancels its generation at the next token. A stream always ends with a finish
+chunk and `[DONE]`, a failed generation included (finish_reason "error").
 
 A request's `model` picks the run that answers (`serving.runs`): the served run by default, or
 another complete run of the runs folder, loaded on a worker thread while holding a slot.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 import uuid
@@ -22,10 +26,12 @@ from importlib.resources import files
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from chatclone.inference.engine import Reply, ReplyEngine
+from chatclone.serving.guard import Guard
 from chatclone.serving.options import ServeConfig
 from chatclone.serving.runs import Engines
 from chatclone.serving.schema import (
@@ -36,46 +42,11 @@ from chatclone.serving.schema import (
     history_of,
     read_request,
 )
+from chatclone.serving.slots import Slots
 from chatclone.speaker_format import Turn
 
 STATIC = files("chatclone.serving") / "static"
-
-
-class Slots:
-    """At most `size` generations at once and `queue` waiting; the rest are turned away."""
-
-    def __init__(self, size: int, queue: int, timeout: float):
-        self.size, self.queue, self.timeout = size, queue, timeout
-        self.free = asyncio.Semaphore(size)
-        self.waiting = 0
-        self.running = 0
-
-    async def acquire(self) -> None:
-        if self.free.locked() and self.waiting >= self.queue:
-            raise ApiError(
-                429,
-                f"too many requests: {self.running} generating and "
-                f"{self.waiting} waiting; retry later",
-                "rate_limit_exceeded",
-                {"Retry-After": "1"},
-            )
-        self.waiting += 1
-        try:
-            await asyncio.wait_for(self.free.acquire(), self.timeout)
-        except asyncio.TimeoutError:
-            raise ApiError(
-                503,
-                f"server busy: no generation slot freed up within {self.timeout:g} s; retry later",
-                "server_busy",
-                {"Retry-After": "5"},
-            ) from None
-        finally:
-            self.waiting -= 1
-        self.running += 1
-
-    def release(self) -> None:
-        self.running -= 1
-        self.free.release()
+log = logging.getLogger("chatclone.serve")
 
 
 def create_app(engine: ReplyEngine, cfg: ServeConfig) -> FastAPI:
@@ -85,6 +56,15 @@ def create_app(engine: ReplyEngine, cfg: ServeConfig) -> FastAPI:
     name = cfg.run_name
     engines = Engines(engine, cfg)
     app.state.engines = engines
+    if cfg.allow_origin:  # the preflight and headers that let those pages read the replies
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o.lower() for o in cfg.allow_origin],
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    app.add_middleware(Guard, cfg=cfg)  # added last: it runs first
 
     def slots() -> Slots:  # created lazily: its semaphore belongs to the server's event loop
         if "slots" not in state:
@@ -137,6 +117,28 @@ def create_app(engine: ReplyEngine, cfg: ServeConfig) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def completions(request: Request):
         check_auth(request, cfg.api_key)
+        slots().admit()  # or 429, before any await: a burst cannot overfill the queue
+        try:
+            job, model, stream = await start(request)
+        except BaseException:
+            slots().leave()
+            raise
+        job.future.add_done_callback(lambda _f: slots().release())
+        if stream:
+            return StreamingResponse(
+                sse(job, model),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
+            )
+        try:
+            reply = await job.wait(request)
+        except Exception as e:
+            log.error("reply failed", exc_info=e)
+            raise ApiError(500, f"the reply failed: {failure(e)}", "server_error") from None
+        return completion_body(reply, model)
+
+    async def start(request: Request) -> tuple[Job, str, bool]:
+        """Read and check the request, wait for a slot, and start generating (admitted)."""
         req = await read_request(request, cfg)
         model = await asyncio.to_thread(engines.resolve, req.model)  # or 404
         history = history_of(req)
@@ -148,17 +150,9 @@ def create_app(engine: ReplyEngine, cfg: ServeConfig) -> FastAPI:
             job = Job(chosen, history, generation_config(req, options), loop)
             job.future = loop.run_in_executor(pool, job.run)
         except BaseException:
-            slots().release()
+            slots().give_back_slot()  # the caller gives back the place
             raise
-        job.future.add_done_callback(lambda _f: slots().release())
-        if req.stream:
-            return StreamingResponse(
-                sse(job, model),
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-cache"},
-            )
-        reply = await job.wait(request)
-        return completion_body(reply, model)
+        return job, model, req.stream
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -219,8 +213,16 @@ def completion_body(reply: Reply, model: str) -> dict:
     }
 
 
+def failure(e: BaseException) -> str:
+    """What went wrong inside, in one line for the client (the traceback goes to the log)."""
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
+
+
 async def sse(job: Job, model: str):
-    """Server-sent events as OpenAI streams them: role, content deltas, finish, [DONE]."""
+    """Server-sent events as OpenAI streams them: role, content deltas, finish, [DONE]. Every
+    stream ends with a finish chunk and [DONE]; if generating fails, that chunk's
+    finish_reason is "error" and it carries an OpenAI-style `error` object."""
     base = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion.chunk",
@@ -228,16 +230,22 @@ async def sse(job: Job, model: str):
         "model": model,
     }
 
-    def event(delta: dict, finish: str | None = None) -> str:
+    def event(delta: dict, finish: str | None = None, **extra) -> str:
         chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-        return f"data: {json.dumps(chunk)}\n\n"
+        return f"data: {json.dumps({**chunk, **extra})}\n\n"
 
     try:
         yield event({"role": "assistant", "content": ""})
-        while (piece := await job.pieces.get()) is not None:
-            yield event({"content": piece})
-        reply = await job.future
-        yield event({}, reply.finish_reason)
+        try:
+            while (piece := await job.pieces.get()) is not None:
+                yield event({"content": piece})
+            reply = await job.future
+        except Exception as e:  # not a disconnect (that is a BaseException): say so and end
+            log.error("reply failed", exc_info=e)
+            error = {"message": f"the reply failed: {failure(e)}", "type": "server_error"}
+            yield event({}, "error", error={**error, "code": 500})
+        else:
+            yield event({}, reply.finish_reason)
         yield "data: [DONE]\n\n"
     finally:  # also runs when the client goes away mid-stream: stop generating for it
         job.cancel.set()

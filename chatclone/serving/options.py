@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chatclone.config import RunOptions
@@ -10,6 +11,8 @@ from chatclone.options import Group, Options, must, opt
 from chatclone.sampling import LoadOptions, SamplingOptions, TargetOptions
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+ORIGIN = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
+HOST_NAME = re.compile(r"\[?[0-9a-fA-F:.]+\]?|[A-Za-z0-9.-]+")
 
 
 @dataclass
@@ -31,8 +34,33 @@ class ServerOptions(Group):
         "of --runs-dir in 'model'; the least recently used is dropped",
         metavar="N",
     )
+    allow_origin: list[str] = opt(
+        [],
+        "let web pages from this origin (e.g. http://localhost:3000) call the API from a "
+        "browser; pages the server does not serve itself are refused (403); repeatable",
+        metavar="ORIGIN",
+        repeatable=True,
+    )
+    allow_host: list[str] = opt(
+        [],
+        "also answer requests addressed to this host name (behind a proxy, or a name of this "
+        "computer); other names get 421, which stops DNS rebinding ('*': any); repeatable",
+        metavar="NAME",
+        repeatable=True,
+    )
+    threads: int | None = opt(
+        None,
+        "torch threads per reply (default: the CPU cores available divided by --concurrency, "
+        "at least 1)",
+        metavar="N",
+    )
 
     def check(self) -> None:
+        if self.api_key is not None and not self.api_key.strip():
+            raise ChatcloneError(
+                "--api-key is blank: a key of spaces or nothing protects nothing. Pass a key of "
+                "visible characters, or leave --api-key out on 127.0.0.1"
+            )
         if self.host not in LOOPBACK and not self.api_key:
             raise ChatcloneError(
                 f"refusing to listen on {self.host} without --api-key: anyone who can reach it "
@@ -44,6 +72,21 @@ class ServerOptions(Group):
         must(0 < self.port < 65536, "port", "between 1 and 65535", self.port)
         must(self.queue >= 0, "queue", "at least 0", self.queue)
         must(self.queue_timeout > 0, "queue_timeout", "above 0", self.queue_timeout)
+        must(self.threads is None or self.threads >= 1, "threads", "at least 1", self.threads)
+        for origin in self.allow_origin:
+            must(
+                ORIGIN.fullmatch(origin) is not None,
+                "allow_origin",
+                "an origin: scheme://host[:port], no path (e.g. http://localhost:3000)",
+                origin,
+            )
+        for name in self.allow_host:
+            must(
+                name == "*" or HOST_NAME.fullmatch(name) is not None,
+                "allow_host",
+                "a host name or address without port (e.g. chat.example.lan), or '*'",
+                name,
+            )
 
 
 class ServeConfig(Options):

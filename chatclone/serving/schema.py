@@ -8,17 +8,20 @@ trained to follow instructions).
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Literal
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from chatclone.serving.options import ServeConfig
 from chatclone.speaker_format import OTHER, PERSONA, Turn, clean_text
 
 ROLES = {"user": OTHER, "assistant": PERSONA}
+MAX_SEED = 2**63 - 1  # a signed 64-bit integer, as OpenAI clients send it (torch takes it)
 
 
 class Message(BaseModel):
@@ -44,6 +47,17 @@ class CompletionRequest(BaseModel):
     seed: int | None = None
     stream: bool = False
     n: int = Field(1, ge=1, le=1)
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _seed(cls, seed: object) -> object:
+        # Checked here, not by torch in the middle of a reply: no 500, no stream cut short.
+        if seed is not None and (type(seed) is not int or not 0 <= seed <= MAX_SEED):
+            got = json.dumps(seed, default=str)[:40]
+            raise PydanticCustomError(
+                "seed", f"must be a whole number from 0 to {MAX_SEED} (got {{got}})", {"got": got}
+            )
+        return seed
 
 
 class ApiError(Exception):

@@ -1,7 +1,8 @@
 """`chatclone serve`: a run behind an OpenAI-compatible API and a browser chat page.
 
-Safe by default: it binds 127.0.0.1, and binding any other address needs `--api-key`. The web
-app itself lives in `serving.openai_api`; FastAPI and torch are imported only when serving.
+Safe by default: it binds 127.0.0.1, binding any other address needs `--api-key`, and other
+web pages cannot drive it (`serving.guard`). The web app itself lives in
+`serving.openai_api`; FastAPI and torch are imported only when serving.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def serve(cfg: ServeConfig) -> None:
     from chatclone.inference.engine import load_engine
 
     check_port(cfg.host, cfg.port)  # before loading the model and saying "Serving"
+    set_threads(cfg)
     engine = load_engine(RunDir.of(cfg), cfg.load, base=cfg.base)
     # Other complete runs of --runs-dir load when a request names them (serving.runs); with no
     # --max-new-tokens each replies within its own run's budget, capped by --max-tokens-limit.
@@ -36,6 +38,29 @@ def serve(cfg: ServeConfig) -> None:
     who = "the base model of run" if cfg.base else "run"
     print(f"Serving {who} {cfg.run_name!r}: chat page at {where}/ , API at {where}/v1", flush=True)
     uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning")
+
+
+def cores() -> int:
+    """CPU cores this process may run on (its affinity, where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def set_threads(cfg: ServeConfig) -> int:
+    """Give each reply its share of the cores: with torch's default (every core for every
+    reply) concurrent replies, and other work on the machine, fight over them and all slow
+    down. Says what it chose."""
+    import torch
+
+    n = cfg.threads or max(1, cores() // cfg.concurrency)
+    torch.set_num_threads(n)
+    why = "--threads" if cfg.threads else f"{cores()} CPU cores / --concurrency {cfg.concurrency}"
+    print(
+        f"Generating with {n} torch thread(s) per reply ({why}; change with --threads N)",
+        flush=True,
+    )
+    return n
 
 
 BUSY = (errno.EADDRINUSE, 10048)  # 10048: WSAEADDRINUSE on Windows

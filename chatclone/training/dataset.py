@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chatclone import atomic
-from chatclone.speaker_format import PERSONA, Dialogue, SpeakerFormat
+from chatclone.prompt_style import RunFormat
+from chatclone.speaker_format import PERSONA, Dialogue
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: message text encoded as plain text; prompt styles
 
 
 @dataclass
@@ -39,31 +40,39 @@ class DatasetStats:
 
 
 def encode_dialogue(
-    dialogue: Dialogue, tokenizer, fmt: SpeakerFormat, block_size: int, stats: DatasetStats
+    dialogue: Dialogue, tokenizer, fmt: RunFormat, block_size: int, stats: DatasetStats
 ) -> list[Example]:
     turns = [(fmt.encode_turn(tokenizer, t), int(t.speaker == PERSONA)) for t in dialogue.turns]
     if turns:
         last_ids, last_p = turns[-1]
         turns[-1] = (last_ids + [tokenizer.eos_token_id], last_p)
+    # Every window opens like a prompt does (a chat template's system message; nothing for
+    # speaker tags), never counted in the loss.
+    start = fmt.encode_start(tokenizer)
+    if len(start) >= block_size // 2:
+        start = []  # a system message that would crowd out the dialogue
     examples: list[Example] = []
-    ids: list[int] = []
-    mask: list[int] = []
+    ids, mask = list(start), [0] * len(start)
     for turn_ids, is_persona in turns:
-        if ids and len(ids) + len(turn_ids) > block_size:
+        if len(ids) > len(start) and len(ids) + len(turn_ids) > block_size:
             examples.append(Example(ids, mask))
-            ids, mask = [], []
-        if len(turn_ids) > block_size:
+            ids, mask = list(start), [0] * len(start)
+        if len(ids) + len(turn_ids) > block_size:
             stats.split_turns += 1
-            for start in range(0, len(turn_ids), block_size):
-                piece = turn_ids[start : start + block_size]
-                if len(piece) == block_size:
-                    examples.append(Example(piece, [is_persona] * len(piece)))
+            room = block_size - len(ids)
+            for begin in range(0, len(turn_ids), room):
+                piece = turn_ids[begin : begin + room]
+                if len(piece) == room:
+                    examples.append(Example(ids + piece, mask + [is_persona] * room))
                 else:
-                    ids, mask = piece, [is_persona] * len(piece)
+                    ids, mask = ids + piece, mask + [is_persona] * len(piece)
+                    break
+            else:
+                ids, mask = list(start), [0] * len(start)
             continue
         ids += turn_ids
         mask += [is_persona] * len(turn_ids)
-    if ids:
+    if len(ids) > len(start):
         examples.append(Example(ids, mask))
     if len(examples) > 1:
         stats.windowed_dialogues += 1
@@ -71,7 +80,7 @@ def encode_dialogue(
 
 
 def build_examples(
-    dialogues: list[Dialogue], tokenizer, fmt: SpeakerFormat, block_size: int
+    dialogues: list[Dialogue], tokenizer, fmt: RunFormat, block_size: int
 ) -> tuple[list[Example], DatasetStats]:
     stats = DatasetStats(dialogues=len(dialogues))
     examples = [e for d in dialogues for e in encode_dialogue(d, tokenizer, fmt, block_size, stats)]
@@ -91,14 +100,14 @@ def tokenizer_fingerprint(tokenizer) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def cache_key(dialogues: list[Dialogue], tokenizer, fmt: SpeakerFormat, block_size: int) -> str:
+def cache_key(dialogues: list[Dialogue], tokenizer, fmt: RunFormat, block_size: int) -> str:
     h = hashlib.sha256()
     h.update(
         json.dumps(
             [
                 CACHE_VERSION,
                 block_size,
-                asdict(fmt),
+                fmt.key(),
                 tokenizer_fingerprint(tokenizer),
                 tokenizer.eos_token_id,
             ]
@@ -112,7 +121,7 @@ def cache_key(dialogues: list[Dialogue], tokenizer, fmt: SpeakerFormat, block_si
 def load_examples(
     dialogues: list[Dialogue],
     tokenizer,
-    fmt: SpeakerFormat,
+    fmt: RunFormat,
     block_size: int,
     cache_dir: Path | None,
 ) -> tuple[list[Example], DatasetStats, str]:

@@ -9,6 +9,7 @@ and the step count change together (`deferred_interrupt`), so a Ctrl-C never spl
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import signal
@@ -18,9 +19,10 @@ from typing import Iterator
 
 from chatclone import rundir
 from chatclone.config import TrainConfig
-from chatclone.rundir import RunDir, folder_size, human_size
+from chatclone.rundir import RunDir, folder_size, hint
 from chatclone.training import checkpoint
 from chatclone.training.best import restore_best
+from chatclone.training.log import human_size
 
 
 def save_final(accelerator, model, tokenizer, cfg: TrainConfig, state: dict) -> None:
@@ -49,17 +51,37 @@ def save_final(accelerator, model, tokenizer, cfg: TrainConfig, state: dict) -> 
                 "saved_step": final,
             },
         )
-    from chatclone.training.lora import for_saving, save
-
-    save(for_saving(model, merge=cfg.merge_lora), run.path)
-    tokenizer.save_pretrained(run.path)
+    install_model(for_saving_model(model, cfg.merge_lora), tokenizer, run)
     if final == best_step:
         shutil.rmtree(run / rundir.BEST_DIR, ignore_errors=True)  # the run folder holds it now
-    accelerator.print(
-        f"Saved the model of step {final} to {run.path} (chat with: chatclone chat "
-        f"--run-name {run.name} --runs-dir {run.path.parent})"
-    )
+    chat = hint("chatclone", "chat", "--run-name", run.name, "--runs-dir", run.path.parent)
+    accelerator.print(f"Saved the model of step {final} to {run.path} (chat with: {chat})")
     accelerator.print(disk_use(run))
+
+
+def for_saving_model(model, merge: bool):
+    from chatclone.training.lora import for_saving
+
+    return for_saving(model, merge=merge)
+
+
+def install_model(model, tokenizer, run: RunDir) -> None:
+    """Save the final model into a hidden folder, then move its files into the run folder, the
+    config last: a kill at any point leaves either no model (`require` says how to finish it)
+    or a whole one, never a config beside missing or partial weights."""
+    from chatclone.training.lora import save
+
+    tmp = run / ".tmp-final"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    save(model, tmp)
+    tokenizer.save_pretrained(tmp)
+    configs = (rundir.MODEL_CONFIG, rundir.ADAPTER_CONFIG)
+    for name in configs:  # the old model stops counting before any of its files is replaced
+        (run / name).unlink(missing_ok=True)
+    for file in sorted(tmp.iterdir(), key=lambda p: p.name in configs):
+        os.replace(file, run / file.name)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def disk_use(run: RunDir) -> str:
@@ -67,8 +89,8 @@ def disk_use(run: RunDir) -> str:
     total, kept = folder_size(run.path), folder_size(run / rundir.CHECKPOINTS)
     return (
         f"The run folder takes {human_size(total)}, {human_size(kept)} of it in checkpoints, "
-        f"which only continuing the training (--resume) needs: delete {run / rundir.CHECKPOINTS} "
-        "once you are done training."
+        "which only continuing the training (--resume) needs: delete "
+        f"{hint(run / rundir.CHECKPOINTS)} once you are done training."
     )
 
 
@@ -79,7 +101,7 @@ def interrupted(
     (unless no step finished), and the commands to chat with it and to continue. `rng` holds
     the random states at the start of an unfinished step (None between steps)."""
     run = RunDir.of(cfg)
-    where = f"--run-name {run.name} --runs-dir {run.path.parent}"
+    where = hint("--run-name", run.name, "--runs-dir", run.path.parent)
     step = state["step"]
     if accelerator.num_processes > 1:  # the processes need not be at the same point now
         accelerator.print(

@@ -17,6 +17,15 @@ from pathlib import Path
 from chatclone import rundir
 
 
+def human_size(n: float) -> str:
+    """1234567 -> '1.2 MB' (powers of 1000, as disk sizes are sold)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
 def perplexity(loss: float) -> float:
     """exp(mean loss per token), capped so an untrained model's loss cannot overflow."""
     return math.exp(min(loss, 50.0))

@@ -24,11 +24,10 @@ from chatclone import rundir
 from chatclone.config import TrainConfig
 from chatclone.rundir import RunDir
 from chatclone.speaker_format import FORMAT
-from chatclone.training import checkpoint, plan
+from chatclone.training import checkpoint, guard, plan
 from chatclone.training.best import save_best
 from chatclone.training.dataset import (
     Example,
-    collate,
     length_grouped_batches,
     step_groups,
     steps_per_epoch,
@@ -36,6 +35,9 @@ from chatclone.training.dataset import (
 from chatclone.training.finish import deferred_interrupt, interrupted, random_states, save_final
 from chatclone.training.heldout import BestTracker, validation_loss
 from chatclone.training.log import Heartbeat, RunLog
+from chatclone.training.optim import adamw
+from chatclone.training.packing import MicroBatches, collate
+from chatclone.training.private import write_run_config
 from chatclone.training.setup import (
     LinearSchedule,
     check_resumable,
@@ -57,22 +59,16 @@ def label_tokens(example: Example, persona_only: bool = False) -> int:
 
 
 def _accumulate(
-    accelerator,
-    model,
-    examples: list[Example],
-    group: list[list[int]],
-    pad_id: int,
-    persona_only: bool,
+    accelerator, model, examples: list[Example], group: list[list[int]], micro: MicroBatches
 ):
     """Forward and backward over the micro-batches of one optimizer step (this process's share),
-    weighted so the gradient is that of the mean loss over all the step's label tokens.
+    packed or padded as `micro` (`packing.MicroBatches`) decided, weighted so the gradient is that of the mean loss over all the step's label tokens.
     Returns (summed loss here, tokens seen here, label tokens of the whole step)."""
     import torch
-    import torch.nn.functional as F
 
     world, rank = accelerator.num_processes, accelerator.process_index
     # A step whose batches hold no persona token has nothing to learn: max(.., 1).
-    total = max(1, sum(label_tokens(examples[i], persona_only) for b in group for i in b))
+    total = max(1, sum(label_tokens(examples[i], micro.persona_only) for b in group for i in b))
     local = group[rank::world]
     n_local = math.ceil(len(group) / world)
     # Processes short of a micro-batch in the last step run a zero-weight one, so
@@ -81,28 +77,26 @@ def _accumulate(
     loss_sum = torch.zeros((), device=accelerator.device)
     tokens = 0
     for j, (batch_idx, weight) in enumerate(local):
-        batch = collate([examples[i] for i in batch_idx], pad_id, mask_other=persona_only)
-        batch = {k: v.to(accelerator.device) for k, v in batch.items()}
         sync = j == len(local) - 1
         with accelerator.no_sync(model) if not sync else nullcontext():
-            logits = model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-            ).logits
-            lsum = F.cross_entropy(
-                logits[:, :-1].flatten(0, 1).float(),
-                batch["labels"][:, 1:].flatten(),
-                reduction="sum",
-            )
+            batch = collate([examples[i] for i in batch_idx], micro)
+            lsum = micro.loss(model, batch, accelerator.device)
             # DDP averages gradients over processes: scale by `world` to get the sum.
             accelerator.backward(lsum * (weight * world / total))
         loss_sum += lsum.detach() * weight
-        tokens += int(batch["attention_mask"].sum()) if weight else 0
+        tokens += batch["tokens"] if weight else 0
     return loss_sum, tokens, total
 
 
 def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Path:
     """Train and save the final model into the run folder; returns that folder. On Ctrl-C, the
-    model and a checkpoint are saved first (`finish.interrupted`), then KeyboardInterrupt goes on."""
+    model and a checkpoint are saved first (`finish.interrupted`), then KeyboardInterrupt goes on.
+    The run folder is locked meanwhile, and file system faults are one error line (`guard`)."""
+    with guard.fs_errors(cfg), guard.run_lock(RunDir.of(cfg)):
+        return _train(cfg, on_step)
+
+
+def _train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Path:
     import torch
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
@@ -118,20 +112,27 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     run_dir = run.path
     set_seed(cfg.seed)
     loaded = load_dialogues(cfg)  # bad data fails before the model is loaded
-    model, tokenizer = load_base(cfg.model, FORMAT)
+    model, tokenizer = load_base(cfg.model, FORMAT if cfg.prompt_style == "tags" else None)
     examples, val_examples, data_key, info, split = prepare_data(cfg, tokenizer, loaded)
     if cfg.lora:
         from chatclone.training import lora
 
         model = lora.wrap(
-            model, tokenizer, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target or None
+            model,
+            tokenizer,
+            cfg.lora_r,
+            cfg.lora_alpha,
+            cfg.lora_dropout,
+            cfg.lora_target or None,
+            FORMAT if cfg.prompt_style == "tags" else None,
         )
     persona_only = cfg.train_on == "persona"
     world = accelerator.num_processes
     per_step = cfg.grad_accum * world
     epoch_steps = steps_per_epoch(len(examples), cfg.batch_size, per_step)
     total_steps, by_budget = planned_steps(cfg, epoch_steps)
-    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    micro = MicroBatches(model, tokenizer.pad_token_id, persona_only, cfg.block_size)
+    optimizer = adamw(param_groups(model, cfg.weight_decay), cfg.lr, accelerator.device)
     schedule = LinearSchedule(cfg.warmup_ratio, total_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -157,7 +158,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
     held = len({d.conversation_id for d in split[1]}), len(val_examples)
     if accelerator.is_main_process:
         replaced = clear_old_run(cfg)
-        run.write_config(cfg)
+        write_run_config(run, cfg, info)
         run.write_json(rundir.DATASET, info)
         run.write_dialogues(*split)
         for line in (
@@ -190,9 +191,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pat
             for group in groups[state["step_in_epoch"] :]:
                 rng = random_states()  # a Ctrl-C before the step ends goes back to them
                 started = time.perf_counter()
-                loss_sum, tokens, total = _accumulate(
-                    accelerator, model, examples, group, tokenizer.pad_token_id, persona_only
-                )
+                loss_sum, tokens, total = _accumulate(accelerator, model, examples, group, micro)
                 accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 loss = accelerator.reduce(loss_sum, reduction="sum").item() / total
                 tokens = int(

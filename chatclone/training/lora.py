@@ -79,9 +79,11 @@ def linear_names(model) -> set[str]:
     }
 
 
-def new_token_ids(tokenizer, fmt: SpeakerFormat = FORMAT) -> list[int]:
-    """The tokens `load_base` may have added: the speaker tags, and EOS (padding is EOS)."""
-    return sorted({tokenizer.convert_tokens_to_ids(t) for t in fmt.tags} | {tokenizer.eos_token_id})
+def new_token_ids(tokenizer, fmt: SpeakerFormat | None = FORMAT) -> list[int]:
+    """The tokens `load_base` may have added: the speaker tags (none with a chat template,
+    `fmt` None), and EOS (padding is EOS)."""
+    tags = fmt.tags if fmt is not None else ()
+    return sorted({tokenizer.convert_tokens_to_ids(t) for t in tags} | {tokenizer.eos_token_id})
 
 
 def token_layers(model) -> list[str]:
@@ -102,7 +104,7 @@ def wrap(
     alpha: int,
     dropout: float,
     targets: list[str] | None = None,
-    fmt: SpeakerFormat = FORMAT,
+    fmt: SpeakerFormat | None = FORMAT,
 ):
     """The model with LoRA layers; only they and the speaker-tag embeddings are trainable."""
     from peft import LoraConfig, get_peft_model

@@ -90,9 +90,11 @@ def resolve(name: str) -> str:
     return name  # a hub id: from_pretrained fetches or reads it from the local HF cache
 
 
-def add_speaker_tokens(tokenizer, fmt: SpeakerFormat = FORMAT) -> int:
-    """Speaker tags become single special tokens; tokenizers without padding pad with EOS."""
-    added = tokenizer.add_special_tokens({"additional_special_tokens": list(fmt.tags)})
+def add_speaker_tokens(tokenizer, fmt: SpeakerFormat | None = FORMAT) -> int:
+    """Speaker tags become single special tokens (none for a chat template: `fmt` None);
+    tokenizers without padding pad with EOS."""
+    tags = list(fmt.tags) if fmt is not None else []
+    added = tokenizer.add_special_tokens({"additional_special_tokens": tags}) if tags else 0
     if tokenizer.eos_token is None:
         added += tokenizer.add_special_tokens({"eos_token": "<|endoftext|>"})
     if tokenizer.pad_token is None:
@@ -106,7 +108,7 @@ def load_tokenizer(name_or_path: str):
     return AutoTokenizer.from_pretrained(name_or_path)
 
 
-def load_base(name: str, fmt: SpeakerFormat = FORMAT):
+def load_base(name: str, fmt: SpeakerFormat | None = FORMAT):
     """Model and tokenizer ready for fine-tuning: speaker tokens added, embeddings resized."""
     from transformers import AutoModelForCausalLM
 

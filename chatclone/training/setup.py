@@ -5,17 +5,21 @@ examples and the optimizer's parameter groups. The plan printed at the start is 
 from __future__ import annotations
 
 import math
+import operator
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from chatclone import rundir
 from chatclone.config import TrainConfig
 from chatclone.errors import ChatcloneError
-from chatclone.rundir import RunDir
-from chatclone.speaker_format import FORMAT, Dialogue
+from chatclone.prompt_style import run_format
+from chatclone.rundir import RunDir, hint
+from chatclone.speaker_format import Dialogue
 from chatclone.training import checkpoint
 from chatclone.training.dataset import load_examples
 from chatclone.training.heldout import split_dialogues
+from chatclone.training.private import forget_private_record, same_data
 
 
 def load_dialogues(cfg: TrainConfig) -> tuple[list[Dialogue], dict]:
@@ -69,38 +73,60 @@ FIXED_ON_RESUME = (
     "val_fraction",
     "train_on",
     "lora",
+    "prompt_style",
+    "system_prompt",
 )
 
 
 def check_run_dir(cfg: TrainConfig) -> Path | None:
     """The checkpoint to resume from, after refusing to overwrite or mismatch an existing run.
     With `--overwrite`, an existing run is deleted later, once the data and the model loaded
-    (`clear_old_run`), and a folder that is not a run is refused here."""
+    (`clear_old_run`), and a folder that is not a run is refused here. A run stopped before its
+    first checkpoint has nothing to keep: `--resume` starts it again from step 0."""
     run = RunDir.of(cfg)
+    where = ("--run-name", cfg.run_name, "--runs-dir", cfg.runs_dir)
     if not cfg.resume:
         if cfg.overwrite:
             run.delete(check_only=True)  # refuses a folder that is not a run, by name
+        elif run.is_run() and not run.has_model() and not checkpoint.steps_newest_first(run.path):
+            raise ChatcloneError(
+                f"run {cfg.run_name!r} in {cfg.runs_dir} was stopped before its first checkpoint. "
+                f"Start it again from step 0 with: {hint('chatclone', 'train', *where, '--resume')}"
+                " (or pass --overwrite to replace it, or choose another --run-name)"
+            )
         elif run.is_run():
             raise ChatcloneError(
                 f"run {cfg.run_name!r} already exists in {cfg.runs_dir}; pass --resume to continue "
                 "it, --overwrite to replace it, or choose another --run-name"
             )
         return None
-    latest = checkpoint.latest_checkpoint(run.path)
-    if latest is None:
+    latest = checkpoint.resume_point(run.path, cfg.run_name)
+    if latest is None and not run.is_run():
         raise ChatcloneError(
             f"run {cfg.run_name!r} has no checkpoint to resume from in "
             f"{run / rundir.CHECKPOINTS}; train without --resume"
         )
-    checkpoint.check_complete(latest)
+    if latest is None and run.has_model():
+        raise ChatcloneError(
+            f"run {cfg.run_name!r} is finished and its checkpoints were deleted, so it cannot be "
+            "continued. Train a new run with --run-name NEW (or replace it with --overwrite)"
+        )
     if run.is_run():
         old = run.read_config()
         for name in FIXED_ON_RESUME:
-            if getattr(old, name) != getattr(cfg, name):
+            same = same_data if name == "data" else operator.eq
+            if not same(getattr(old, name), getattr(cfg, name)):
                 raise ChatcloneError(
                     f"run {cfg.run_name!r} was trained with --{name.replace('_', '-')} "
                     f"{getattr(old, name)}; resume with the same value (got {getattr(cfg, name)})"
                 )
+    if latest is None:
+        print(
+            f"Run {cfg.run_name!r} has no checkpoint yet (it was stopped before its first one): "
+            "starting it again from step 0.",
+            file=sys.stderr,
+            flush=True,
+        )
     return latest
 
 
@@ -108,6 +134,8 @@ def clear_old_run(cfg: TrainConfig) -> str | None:
     """`--overwrite`: remove the run of this name before the new one writes its first file;
     what to tell the user."""
     run = RunDir.of(cfg)
+    if cfg.overwrite and not cfg.resume and run.is_run():
+        forget_private_record(run)  # the new run gets its own
     if cfg.overwrite and not cfg.resume and run.delete():
         return f"Replaced run {run.name!r} (--overwrite): its old folder {run.path} was deleted."
     return None
@@ -120,15 +148,17 @@ def prepare_data(cfg: TrainConfig, tokenizer, loaded: tuple[list[Dialogue], dict
     dialogues, selection = loaded or load_dialogues(cfg)
     train_dialogues, val_dialogues = split_dialogues(dialogues, cfg.val_fraction, cfg.seed)
     cache = cache_dir() / "datasets" if cfg.cache else None
+    fmt = run_format(tokenizer, cfg.prompt_style, cfg.system_prompt)
     examples, dstats, data_key = load_examples(
-        train_dialogues, tokenizer, FORMAT, cfg.block_size, cache
+        train_dialogues, tokenizer, fmt, cfg.block_size, cache
     )
-    val_examples, vstats, _ = (
-        load_examples(val_dialogues, tokenizer, FORMAT, cfg.block_size, cache)
+    val_examples, vstats, val_key = (
+        load_examples(val_dialogues, tokenizer, fmt, cfg.block_size, cache)
         if val_dialogues
         else ([], None, "")
     )
     info = {
+        "cache_keys": [data_key, val_key] if val_key else [data_key],  # `chatclone delete`
         "selection": selection,
         "tokens": asdict(dstats),
         "validation_tokens": asdict(vstats) if vstats else None,

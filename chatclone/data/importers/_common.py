@@ -1,23 +1,28 @@
 """Helpers shared by the importers: reading text safely, streaming big JSON, repairing text.
 
 Every failure here becomes a `ChatcloneError` naming the file and the place (line or byte
-offset), so an importer never lets a `UnicodeDecodeError` or `JSONDecodeError` escape.
+offset), so an importer never lets a `UnicodeDecodeError` or `JSONDecodeError` escape. No line
+is read beyond the file limit (`limits.FILE`): a file without line ends is not one huge string.
+JSON reading lives in `_json` and is importable from here too.
 """
 
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Callable, Iterator
 
+# The importers take JSON reading from here too.
+from chatclone.data.importers._json import JsonStream, array_values, load_json  # noqa: F401
+from chatclone.data.importers.limits import FILE
 from chatclone.errors import ChatcloneError
 
-# Invisible marks that exports sprinkle into text (WhatsApp iOS: U+200E before placeholders).
-INVISIBLE = dict.fromkeys(
-    map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u00ad\ufeff")
-)
+# Invisible marks that exports sprinkle into text (WhatsApp iOS: U+200E before placeholders):
+# the bidi marks and the BOM only. ZWJ/ZWNJ (U+200D/U+200C) and variation selectors are part
+# of the text: they join emoji sequences (👩🏻‍⚖️) and spell Persian and Indic words.
+BIDI_AND_BOM = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+INVISIBLE = dict.fromkeys(map(ord, BIDI_AND_BOM))
 
 
 def strip_marks(text: str) -> str:
@@ -42,46 +47,35 @@ def head_text(path: Path, size: int = 4096) -> str:
 
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, line without its end) of a UTF-8 (BOM ok) or UTF-16 (with BOM) text file."""
-    head = read_head(path, 4)
+    head, limit = read_head(path, 4), FILE.value()
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             with open(path, encoding="utf-16", newline="") as f:
-                for n, line in enumerate(f, 1):
+                for n, line in enumerate(iter(lambda: f.readline(limit // 2 + 1), ""), 1):
+                    if len(line) > limit // 2:
+                        raise FILE.exceeded(f"{path}, line {n}")
                     yield n, line.rstrip("\r\n")
         except UnicodeDecodeError as e:
             raise ChatcloneError(
                 f"{path}: broken UTF-16 text ({e.reason}); re-export the chat"
             ) from None
         return
+    n = 0
     with open(path, "rb") as f:
-        for n, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise ChatcloneError(
-                    f"{path}, line {n}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column "
-                    f"{e.start + 1}). Chat exports are UTF-8; convert the file first, e.g. "
-                    f"`iconv -f latin1 -t utf-8 in.txt > out.txt`."
-                ) from None
-            if n == 1:
-                line = line.lstrip("\ufeff")
-            yield n, line.rstrip("\r\n")
-
-
-def load_json(path: Path) -> Any:
-    """A whole JSON file (for formats whose files are small by construction)."""
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ChatcloneError(
-            f"{path}: not UTF-8 text at byte {e.start}; is this a JSON chat export?"
-        ) from None
-    try:
-        return json.loads(text, strict=False)
-    except json.JSONDecodeError as e:
-        raise ChatcloneError(
-            f"{path}, line {e.lineno}: not valid JSON ({e.msg}); the export looks truncated or damaged"
-        ) from None
+        long = lambda i: FILE.exceeded(f"{path}, line {n + 1 + i}")  # noqa: E731
+        for block in _line_blocks(f, limit, long):
+            for n, raw in enumerate(block, n + 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise ChatcloneError(
+                        f"{path}, line {n}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column "
+                        f"{e.start + 1}). Chat exports are UTF-8; convert the file first, e.g. "
+                        f"`iconv -f latin1 -t utf-8 in.txt > out.txt`."
+                    ) from None
+                if n == 1:
+                    line = line.lstrip("\ufeff")
+                yield n, line.rstrip("\r\n")
 
 
 _MOJIBAKE = re.compile(r"[\u00c2-\u00f4][\u0080-\u00bf]")
@@ -97,158 +91,26 @@ def fix_mojibake(text: str) -> str:
         return text  # real Latin-1 or already repaired text: leave it as it is
 
 
-_WS = re.compile(r"[ \t\r\n]*")
-
-
-class JsonStream:
-    """Walks a JSON document incrementally, decoding one value at a time with the C decoder.
-
-    Big arrays (thousands of messages) are visited element by element, so memory holds one
-    message, not the file. Telegram writes control characters as the invalid escape `\\xHH`;
-    it is rewritten to `\\u00HH` where the decoder trips over it.
-    """
-
-    CHUNK = 1 << 20
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.file = open(path, "rb")
-        self.decoder = codecs.getincrementaldecoder("utf-8")()
-        self.json = json.JSONDecoder(strict=False)
-        self.buf, self.pos, self.eof, self.consumed = "", 0, False, 0
-        self._more()
-        if self.buf.startswith("\ufeff"):
-            self.pos = 1
-
-    def close(self) -> None:
-        self.file.close()
-
-    def __enter__(self) -> "JsonStream":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def error(self, what: str) -> ChatcloneError:
-        return ChatcloneError(
-            f"{self.path}, byte {self.consumed + self.pos}: {what}; the export looks truncated or damaged"
-        )
-
-    def _more(self) -> bool:
-        if self.eof:
-            return False
-        raw = self.file.read(self.CHUNK)
-        try:
-            text = self.decoder.decode(raw, final=not raw)
-        except UnicodeDecodeError:
-            raise self.error("not UTF-8 text") from None
-        if not raw:
-            self.eof = True
-        if self.pos > len(self.buf) // 2:  # drop what was read, keeping the buffer small
-            self.consumed += self.pos
-            self.buf, self.pos = self.buf[self.pos :], 0
-        self.buf += text
-        return bool(raw)
-
-    def peek(self) -> str:
-        while True:
-            self.pos = _WS.match(self.buf, self.pos).end()
-            if self.pos < len(self.buf) or not self._more():
-                return self.buf[self.pos] if self.pos < len(self.buf) else ""
-
-    def expect(self, ch: str) -> None:
-        if self.peek() != ch:
-            found = self.peek() or "end of file"
-            raise self.error(f"expected {ch!r}, found {found!r}")
-        self.pos += 1
-
-    def value(self) -> Any:
-        self.peek()
-        while True:
-            try:
-                value, end = self.json.raw_decode(self.buf, self.pos)
-                if (
-                    end == len(self.buf)
-                    and not self.eof
-                    and not isinstance(value, (dict, list, str))
-                ):
-                    raise json.JSONDecodeError("number may continue", self.buf, end)
-                self.pos = end
-                return value
-            except json.JSONDecodeError as e:
-                if e.msg.startswith("Invalid \\escape") and self.buf[e.pos : e.pos + 2] == "\\x":
-                    self.buf = self.buf[: e.pos] + "\\u00" + self.buf[e.pos + 2 :]
-                    continue
-                # Only an unfinished value at the end of the buffer can be cured by reading more.
-                cut = e.msg.startswith("Unterminated string") or e.pos >= len(self.buf) - 8
-                if not cut or not self._more():
-                    raise self.error(f"not valid JSON ({e.msg})") from None
-
-    def items(self) -> Iterator[str]:
-        """Keys of the object starting here; after each key, read or skip its value."""
-        self.expect("{")
-        if self.peek() == "}":
-            self.pos += 1
-            return
-        while True:
-            key = self.value()
-            if not isinstance(key, str):
-                raise self.error("expected an object key")
-            self.expect(":")
-            yield key
-            nxt = self.peek()
-            self.pos += 1
-            if nxt == "}":
-                return
-            if nxt != ",":
-                raise self.error(f"expected ',' or '}}', found {nxt or 'end of file'!r}")
-
-    def elements(self) -> Iterator[None]:
-        """One step per element of the array starting here; read each element in the loop."""
-        self.expect("[")
-        if self.peek() == "]":
-            self.pos += 1
-            return
-        while True:
-            yield None
-            nxt = self.peek()
-            self.pos += 1
-            if nxt == "]":
-                return
-            if nxt != ",":
-                raise self.error(f"expected ',' or ']', found {nxt or 'end of file'!r}")
-
-
-def array_values(js: JsonStream) -> Iterator[Any]:
-    """The elements of the array starting at `js`, decoded one at a time: `elements()` and
-    `value()` in one loop, where an object already whole in the buffer (the usual case) is
-    decoded by the C scanner directly; anything else takes the careful path of `value()`."""
-    js.expect("[")
-    if js.peek() == "]":
-        js.pos += 1
-        return
-    scan, ws = js.json.scan_once, _WS.match
-    while True:
-        buf = js.buf
-        pos = ws(buf, js.pos).end()
-        if buf.startswith("{", pos):
-            try:
-                value, js.pos = scan(buf, pos)
-            except (StopIteration, json.JSONDecodeError):
-                value = js.value()
-        else:
-            value = js.value()
-        yield value
-        pos = ws(js.buf, js.pos).end()
-        if pos < len(js.buf):
-            js.pos, nxt = pos, js.buf[pos]
-        else:
-            nxt = js.peek()
-        js.pos += 1
-        if nxt == "]":
-            return
-        if nxt != ",":
-            raise js.error(f"expected ',' or ']', found {nxt or 'end of file'!r}")
+def _line_blocks(f, limit: int, too_long: Callable[[int], ChatcloneError]) -> Iterator[list[bytes]]:
+    """The lines of a binary file, in lists, split in C from 4 MiB reads (a line keeps a CR
+    before its end): as fast as iterating the file, and a line longer than `limit` is
+    `too_long(i)` (i: its place in the block) rather than one string that grows with the file."""
+    parts: list[bytes] = []
+    while chunk := f.read(1 << 22):
+        if b"\n" not in chunk:
+            parts.append(chunk)
+            if sum(map(len, parts)) > limit:
+                raise too_long(0)
+            continue
+        lines = chunk.split(b"\n")
+        if parts:
+            lines[0] = b"".join(parts) + lines[0]
+        if len(lines[0]) > limit or len(chunk) > limit and max(map(len, lines)) > limit:
+            raise too_long(next(i for i, line in enumerate(lines) if len(line) > limit))
+        parts = [lines.pop()]
+        yield lines
+    if parts and parts != [b""]:
+        yield [b"".join(parts)]
 
 
 def iter_chunks(path: Path, size: int = 1 << 22) -> Iterator[str]:
@@ -259,7 +121,8 @@ def iter_chunks(path: Path, size: int = 1 << 22) -> Iterator[str]:
     if read_head(path, 2).startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             with open(path, encoding="utf-16", newline="") as f:
-                yield from _cut_at_lines(iter(lambda: f.read(size), ""))
+                too_long = lambda: FILE.exceeded(f"{path}: one line")  # noqa: E731
+                yield from _cut_at_lines(iter(lambda: f.read(size), ""), too_long)
         except UnicodeDecodeError as e:
             raise ChatcloneError(
                 f"{path}: broken UTF-16 text ({e.reason}); re-export the chat"
@@ -267,7 +130,8 @@ def iter_chunks(path: Path, size: int = 1 << 22) -> Iterator[str]:
         return
     lines_before = 0
     with open(path, "rb") as f:
-        for n, raw in enumerate(_cut_at_lines(iter(lambda: f.read(size), b""))):
+        too_long = lambda: FILE.exceeded(f"{path}, line {lines_before + 1}")  # noqa: E731
+        for n, raw in enumerate(_cut_at_lines(iter(lambda: f.read(size), b""), too_long)):
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
@@ -282,14 +146,17 @@ def iter_chunks(path: Path, size: int = 1 << 22) -> Iterator[str]:
             yield text.replace("\r\n", "\n") if "\r" in text else text
 
 
-def _cut_at_lines(pieces: Iterator) -> Iterator:
-    """Re-cut pieces so that each ends at a newline (the last one may not)."""
-    rest = None
+def _cut_at_lines(pieces: Iterator, too_long: Callable[[], ChatcloneError]) -> Iterator:
+    """Re-cut pieces so that each ends at a newline (the last one may not); a line longer than
+    the file limit is `too_long()` rather than a string that grows with the file."""
+    rest, limit = None, FILE.value()
     for piece in pieces:
         piece = piece if rest is None else rest + piece
         cut = piece.rfind(b"\n" if isinstance(piece, bytes) else "\n") + 1
         if cut:
             yield piece[:cut]
         rest = piece[cut:]
+        if len(rest) > limit:
+            raise too_long()
     if rest:
         yield rest

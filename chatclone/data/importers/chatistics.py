@@ -2,7 +2,9 @@
 
 Records carry `timestamp` (float epoch seconds), `conversationId`, `conversationWithName`,
 `senderName`, `outgoing`, `text`, `language`, `platform`. The file is grouped by platform and
-not chronological, so messages are stably sorted by time inside each conversation.
+not chronological, so messages are stably sorted by time inside each conversation. Text is
+trimmed; WhatsApp's notices and placeholders and Messenger's notices, which Chatistics keeps as
+text, are skipped and counted by reason.
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from chatclone.data.importers._common import strip_marks
+from chatclone.data.importers._json import load_json
 from chatclone.data.importers.base import ImportReport, ImportResult
+from chatclone.data.importers.messenger import NOTICE as MESSENGER_NOTICE
+from chatclone.data.importers.notices import classify
 from chatclone.data.records import Conversation, Message
 from chatclone.errors import ChatcloneError
 
@@ -24,6 +30,7 @@ FIELDS = (
     "language",
     "platform",
 )
+OTHERS = ("telegram", "messenger", "hangouts")  # Chatistics' platforms besides WhatsApp
 # `language` and `platform` are informative only; a record without them is still usable.
 REQUIRED = ("timestamp", "conversationId", "senderName", "outgoing", "text")
 
@@ -42,12 +49,7 @@ class ChatisticsImporter:
         )
 
     def load(self, path: Path) -> ImportResult:
-        try:
-            records = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ChatcloneError(
-                f"{path}: not valid JSON ({e}); is this a Chatistics export?"
-            ) from None
+        records = load_json(Path(path))  # size, depth and a second document checked there
         if not isinstance(records, list):
             raise ChatcloneError(
                 f"{path}: a Chatistics export is a JSON list of records, this file holds a "
@@ -64,9 +66,9 @@ class ChatisticsImporter:
                     f"{', '.join(missing)} (record: {json.dumps(rec)[:200]}). A Chatistics export "
                     f"has the fields {', '.join(FIELDS)}."
                 )
-            text = rec["text"]
-            if not isinstance(text, str) or not text.strip():
-                report.skip("empty")
+            reason, text = clean(rec["text"], rec.get("platform"), rec["senderName"])
+            if reason is not None:
+                report.skip(reason)
                 continue
             ts = rec["timestamp"]
             if not isinstance(ts, (int, float)) or isinstance(ts, bool):
@@ -97,6 +99,22 @@ class ChatisticsImporter:
             for cid, items in by_conv.items()
         ]
         return ImportResult(conversations, [report])
+
+
+def clean(text: object, platform: object, sender: object) -> tuple[str | None, str]:
+    """(skip reason or None, trimmed text) of one record. Chatistics keeps WhatsApp's notices
+    and placeholders (with their U+200E marks) and Messenger's notices as text: they are
+    dropped and counted like the platforms' own importers do."""
+    if not isinstance(text, str):
+        return "empty", ""
+    if platform not in OTHERS:  # WhatsApp, or a record that does not say
+        return classify(text, sender if isinstance(sender, str) else "")
+    text = strip_marks(text).strip()
+    if not text:
+        return "empty", text
+    if platform == "messenger" and MESSENGER_NOTICE.match(text):
+        return "system", text
+    return None, text
 
 
 IMPORTER = ChatisticsImporter()

@@ -2,6 +2,7 @@
 
 The sender is `author.nickname` (the name people see), not the username. Message kinds other
 than `Default` and `Reply` are system messages (joins, pins, calls; unnamed kinds are numbers).
+A message id seen twice (overlapping exports pasted together) is imported once (`duplicate`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from chatclone.data.importers._common import JsonStream, head_text
+from chatclone.data.importers._common import head_text
+from chatclone.data.importers._ids import repeated
+from chatclone.data.importers._json import JsonStream
 from chatclone.data.importers._time import parse_iso
 from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
@@ -30,6 +33,7 @@ class DiscordImporter:
         report = ImportReport(path=str(path), format=self.name)
         meta: dict[str, Any] = {}
         messages: list[Message] = []
+        ids: set = set()
         with JsonStream(path) as js:
             if js.peek() != "{":
                 raise ChatcloneError(
@@ -42,8 +46,9 @@ class DiscordImporter:
                 meta["messages"] = True
                 for _ in js.elements():
                     report.read += 1
-                    msg = convert(js.value(), f"{path} record {report.read - 1}", report)
-                    if msg is not None:
+                    rec = js.value()
+                    msg = convert(rec, f"{path} record {report.read - 1}", report)
+                    if msg is not None and not repeated(rec.get("id"), ids, report):
                         messages.append(msg)
         if "messages" not in meta:
             raise ChatcloneError(f"{path}: no 'messages' list; not a DiscordChatExporter export")

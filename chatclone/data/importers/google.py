@@ -3,7 +3,9 @@
 
 Hangouts keeps every conversation of the account in one file, streamed one conversation at a
 time. Message text is all segments joined (Chatistics kept only the first, losing links and
-later lines). The exporter is known in both, so their messages are marked `outgoing`.
+later lines). The exporter is known in both, so their messages are marked `outgoing`. An id
+seen twice in a conversation (Hangouts `event_id`, Google Chat `message_id`) is imported once and
+counted as `duplicate`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from chatclone.data.importers._common import JsonStream, head_text, load_json
+from chatclone.data.importers._common import head_text
+from chatclone.data.importers._ids import repeated
+from chatclone.data.importers._json import JsonStream, load_json
 from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
 from chatclone.errors import ChatcloneError
@@ -77,11 +81,11 @@ def hangouts_conversation(entry: Any, path: Path, report: ImportReport) -> Conve
     me = next(
         (c for ev in events if (c := _get(ev, "self_event_state", "user_id", "chat_id"))), None
     )
-    messages = []
+    messages, seen = [], set()
     for ev in events:
         report.read += 1
         msg = hangouts_message(ev, people, me, f"{path} event {report.read - 1}", report)
-        if msg is not None:
+        if msg is not None and not repeated(ev.get("event_id"), seen, report):
             messages.append(msg)
     messages.sort(key=lambda m: m.timestamp)
     report.imported += len(messages)
@@ -175,13 +179,15 @@ class GoogleChatImporter:
         )
         me = self_email(path)
         messages = []
+        seen: set = set()
         for i, rec in enumerate(records):
             report.read += 1
             msg = chat_message(rec, me, f"{path} record {i}", report)
-            if msg is not None:
+            if msg is not None and not repeated(rec.get("message_id"), seen, report):
                 messages.append(msg)
         report.imported = len(messages)
-        members = [m for m in (_get(info, "members") or []) if isinstance(m, dict)]
+        listed = _get(info, "members")
+        members = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
         others = [
             m.get("name")
             for m in members

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import IO, Iterable
 
 from chatclone.data.importers._common import head_text, iter_lines
+from chatclone.data.importers._escapes import fix_surrogates
+from chatclone.data.importers._time import FIRST, LAST, valid_time
 from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
 from chatclone.errors import ChatcloneError
@@ -58,7 +60,7 @@ class JsonlImporter:
             return False
         try:
             first = json.loads(next(iter(head_text(path).splitlines()), ""))
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         return isinstance(first, dict) and all(k in first for k in REQUIRED)
 
@@ -91,8 +93,8 @@ class JsonlImporter:
             meta.setdefault(
                 cid,
                 (
-                    str(rec.get("title") or cid),
-                    str(rec.get("platform") or ""),
+                    _text(rec.get("title")) or cid,
+                    _text(rec.get("platform")),
                     rec.get("redacted") is True,
                 ),
             )
@@ -114,10 +116,18 @@ class JsonlImporter:
         return ImportResult(conversations, [report])
 
 
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _record(line: str) -> dict | None:
+    """The record of one line; None for a torn or invalid line, or one whose fields have the
+    wrong type or a time that is no time (inf, NaN, 1e300): it is skipped and counted."""
+    if "\\u" in line:  # a lone surrogate escape would make text that cannot be written
+        line = fix_surrogates(line)[0]
     try:
         rec = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(rec, dict) or any(k not in rec for k in REQUIRED):
         return None
@@ -126,7 +136,7 @@ def _record(line: str) -> dict | None:
         isinstance(rec["sender"], str)
         and rec["sender"].strip()
         and isinstance(rec["text"], str)
-        and (ts is None or isinstance(ts, (int, float)) and not isinstance(ts, bool))
+        and (ts is None or type(ts) is float and FIRST <= ts <= LAST or valid_time(ts))
         and (rec["outgoing"] is None or isinstance(rec["outgoing"], bool))
         and isinstance(rec["conversation"], (str, int))
     )

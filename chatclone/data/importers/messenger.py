@@ -1,8 +1,11 @@
 """Facebook Messenger and Instagram JSON ("Download your information"), old and new layouts.
 
 A thread is a folder of `message_1.json`, `message_2.json`, ... where `message_1.json` holds the
-newest messages and every file is newest-first; they are merged and sorted oldest-first. Every
-string is UTF-8 written as Latin-1 characters (mojibake) and is repaired.
+newest messages and every file is newest-first; they are merged and sorted oldest-first. A thread
+file renamed or saved alone is recognised by its content (`participants` and messages with
+`sender_name` and `timestamp_ms`). Every string is UTF-8 written as Latin-1 characters (mojibake)
+and is repaired. Overlapping files (two downloads merged) repeat messages: those with the same
+time, sender and text are imported once and counted as `duplicate`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chatclone.data.importers._common import fix_mojibake, head_text, load_json
+from chatclone.data.importers._common import fix_mojibake, head_text
+from chatclone.data.importers._json import load_json
 from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
 
@@ -44,21 +48,26 @@ class MessengerImporter:
     )
 
     def sniff(self, path: Path) -> bool:
-        if not FILE.fullmatch(path.name):
+        if path.suffix.lower() != ".json":
             return False
-        head = head_text(path, 4096)
-        return head.lstrip().startswith("{") and (
-            '"participants"' in head or '"sender_name"' in head
-        )
+        named = FILE.fullmatch(path.name) is not None
+        # Any name: the content decides (a big group's participant list can fill 16 KiB).
+        head = head_text(path, 4096 if named else 1 << 16)
+        if not head.lstrip().startswith("{"):
+            return False
+        if named:
+            return '"participants"' in head or '"sender_name"' in head
+        return all(k in head for k in ('"participants"', '"sender_name"', '"timestamp_ms"'))
 
     def unit(self, path: Path) -> Path:
-        """All `message_N.json` of one thread are read together, once."""
-        return path.parent
+        """All `message_N.json` of one thread are read together, once; other files alone."""
+        return path.parent if FILE.fullmatch(path.name) else path
 
     def load(self, path: Path) -> ImportResult:
         files = thread_files(path) if FILE.fullmatch(path.name) else [path]
         platform = "instagram" if "instagram" in str(path).lower() else "messenger"
         reports, items, meta = [], [], {}
+        seen: set[tuple[float, str, str]] = set()
         for file in files:
             report = ImportReport(path=str(file), format=self.name)
             data = load_json(file)
@@ -67,13 +76,14 @@ class MessengerImporter:
                 reports.append(report)
                 continue
             meta = meta or data
-            items += read_messages(data["messages"], file, report)
+            items += read_messages(data["messages"], file, report, seen)
             reports.append(report)
         items.reverse()  # newest-first files: reversing keeps equal timestamps in writing order
         items.sort(key=lambda m: m.timestamp)
         participants = names(meta.get("participants"))
-        title = _text(meta.get("title")) or ", ".join(participants) or path.parent.name
-        thread = _text(meta.get("thread_path")) or path.parent.name
+        folder = path.parent.name if FILE.fullmatch(path.name) else path.stem
+        title = _text(meta.get("title")) or ", ".join(participants) or folder
+        thread = _text(meta.get("thread_path")) or folder
         senders = dict.fromkeys(participants + [m.sender for m in items])
         conv = Conversation(
             id=f"{platform}:{thread}",
@@ -98,14 +108,20 @@ def names(participants: Any) -> list[str]:
     return [n for p in participants if isinstance(p, dict) and (n := _text(p.get("name")))]
 
 
-def read_messages(records: list, file: Path, report: ImportReport) -> list[Message]:
+def read_messages(
+    records: list, file: Path, report: ImportReport, seen: set[tuple[float, str, str]]
+) -> list[Message]:
+    """The thread's messages; `seen` (time, sender, text) spans its files: no message ids here."""
     out = []
     for i, rec in enumerate(records):
         report.read += 1
         reason, msg = convert(rec, f"{file} record {i}")
         if msg is None:
             report.skip(reason, i, str(rec))
+        elif (key := (msg.timestamp, msg.sender, msg.text)) in seen:
+            report.skip("duplicate")
         else:
+            seen.add(key)
             out.append(msg)
     report.imported = len(out)
     return out

@@ -9,8 +9,17 @@ from chatclone.errors import ChatcloneError
 
 REGISTRY: dict[str, Importer] = {}
 
-# Names of built-in data that are not files.
-SAMPLE_NAMES = ("sample",)
+# Names of built-in data that are not files, and the importer that reads each
+# (`NAME:ARG` too, e.g. `chatterbot:spanish` or `chitchat:FILE`).
+BUILTIN_DATA = {"sample": "chatterbot", "chatterbot": "chatterbot", "chitchat": "chitchat"}
+
+
+def builtin_importer(spec: str) -> str | None:
+    """The importer of a built-in data name (`sample`, `chitchat`, `chatterbot:LANG`), or None."""
+    name = spec.split(":", 1)[0] if ":" in spec else spec
+    if spec in BUILTIN_DATA or (":" in spec and name in BUILTIN_DATA and name != "sample"):
+        return BUILTIN_DATA[name]
+    return None
 
 
 def register(importer: Importer) -> Importer:
@@ -23,11 +32,15 @@ def _builtin() -> None:
         return
     from chatclone.data.importers import (
         chatistics,
+        chitchat,
         corpus,
         discord,
         google,
+        imessage,
         jsonl,
         messenger,
+        signal,
+        slack,
         tabular,
         telegram,
         whatsapp,
@@ -36,6 +49,7 @@ def _builtin() -> None:
     # Order matters only where two sniffers could both accept a file: specific before generic.
     for module in (
         chatistics,
+        chitchat,
         corpus,
         jsonl,
         whatsapp,
@@ -43,6 +57,9 @@ def _builtin() -> None:
         discord,
         google,
         telegram,
+        signal,
+        imessage,
+        slack,
         tabular,
     ):
         for importer in getattr(module, "IMPORTERS", (module.IMPORTER,)):

@@ -4,22 +4,35 @@ A folder or zip may hold many exports (a Messenger inbox, several WhatsApp chats
 detected and imported, and the results are merged. Files of one unit (the `message_N.json` of a
 Messenger thread) are read together. Chatistics exports are whole-account dumps, so a folder may
 hold only one of them: two would import every message twice.
+
+Whatever an importer returns passes one last check here: a message whose time is no time (inf,
+NaN, beyond the year 9999) is skipped and counted as `bad timestamp`, so no later stage sorts
+or prints it. Names from the export in errors are plain text, and lists of them are cut short.
 """
 
 from __future__ import annotations
 
-import shutil
+import dataclasses
+import math
 import tempfile
-import zipfile
-from pathlib import Path, PurePosixPath
+from operator import attrgetter
+from pathlib import Path
 
-from chatclone.data.importers.base import Importer, ImportResult
-from chatclone.data.importers.registry import SAMPLE_NAMES, detect, importers, resolve_format
-from chatclone.data.records import gc_paused
+from chatclone.data.importers._time import FIRST, LAST
+from chatclone.data.importers._zip import CANDIDATE_SUFFIXES, chat_members, extract, open_zip
+from chatclone.data.importers.base import Importer, ImportReport, ImportResult
+from chatclone.data.importers.overlap import merge_overlaps
+from chatclone.data.importers.registry import (
+    builtin_importer,
+    detect,
+    importers,
+    resolve_format,
+)
+from chatclone.data.plain import plain, summarise
+from chatclone.data.records import Conversation, gc_paused
 from chatclone.errors import ChatcloneError
 
-CANDIDATE_SUFFIXES = (".txt", ".json", ".csv", ".tsv", ".jsonl", ".ndjson")
-MAX_LISTED = 20
+_timestamp = attrgetter("timestamp")
 
 
 def load_path(path: Path, forced: Importer | None = None) -> ImportResult:
@@ -33,26 +46,75 @@ def load_path(path: Path, forced: Importer | None = None) -> ImportResult:
     if path.suffix.lower() == ".zip":
         return load_zip(path, forced)
     if path.stat().st_size == 0:
-        raise ChatcloneError(f"{path}: the file is empty. Export the chat again.")
-    if forced is not None:
-        return forced.load(path)
-    importer = detect(path)
+        raise ChatcloneError(f"{plain(path)}: the file is empty. Export the chat again.")
+    importer = forced or detect(path)
     if importer is None:
         raise ChatcloneError(not_recognised(path))
-    return importer.load(path)
+    return read(importer, path)
+
+
+def read(importer: Importer, path: Path) -> ImportResult:
+    """`importer.load(path)`, checked; a file that cannot be read is one error, not a traceback."""
+    try:
+        return checked(importer.load(path))
+    except OSError as e:  # permissions, a file removed meanwhile, a disk error
+        raise ChatcloneError(
+            f"{plain(e.filename or path)}: cannot be read ({plain(e.strerror or e)}); check that "
+            "it is there and that you may read it"
+        ) from None
+
+
+def checked(result: ImportResult) -> ImportResult:
+    """`result` without the messages whose time is no time, each counted in its file's report."""
+    for i, conv in enumerate(result.conversations):
+        if _all_valid(list(map(_timestamp, conv.messages))):
+            continue
+        kept = tuple(
+            m for m in conv.messages if m.timestamp is None or FIRST <= m.timestamp <= LAST
+        )
+        for m in conv.messages:
+            if m.timestamp is not None and not FIRST <= m.timestamp <= LAST:
+                report = _report_of(result.reports, m.source)
+                report.skip("bad timestamp")
+                report.imported -= 1
+        result.conversations[i] = _with_messages(conv, kept)
+    return result
+
+
+def _all_valid(times: list) -> bool:
+    """Whether every time is None or within FIRST..LAST. The usual list (no None) is checked
+    in C: a NaN or inf makes the sum not finite; min and max give the range."""
+    try:
+        if not times or math.isfinite(sum(times)) and FIRST <= min(times) and max(times) <= LAST:
+            return True
+    except TypeError:  # None among them (a format without times for some messages)
+        times = [t for t in times if t is not None]
+    return all(FIRST <= t <= LAST for t in times)  # False for NaN
+
+
+def _report_of(reports: list[ImportReport], source: str) -> ImportReport:
+    """The report of the file a message came from (`source` starts with its path)."""
+    return max(
+        reports, key=lambda r: len(r.path) if source.startswith(r.path) else -1, default=None
+    ) or ImportReport(path="", format="")
+
+
+def _with_messages(conv: Conversation, messages: tuple) -> Conversation:
+    return dataclasses.replace(conv, messages=messages)
 
 
 def not_recognised(path: Path) -> str:
     tried = "; ".join(
         f"{i.name} ({i.description})" for i in importers().values() if i.name != "chatterbot"
     )
-    return f"{path}: not a chat export chatclone knows. Tried: {tried}. Pass --format to force one."
+    return (
+        f"{plain(path)}: not a chat export chatclone knows. Tried: {tried}. "
+        "Pass --format to force one."
+    )
 
 
 def _listing(folder: Path, files: list[Path]) -> str:
-    names = [str(p.relative_to(folder)) for p in files[:MAX_LISTED]]
-    more = f" and {len(files) - MAX_LISTED} more" if len(files) > MAX_LISTED else ""
-    return (", ".join(names) + more) if names else "no files"
+    return summarise(p.relative_to(folder) for p in files) or "no files"
 
 
 def load_folder(
@@ -67,13 +129,14 @@ def load_folder(
         matches = matches or [(p, forced) for p in files if p.suffix.lower() in CANDIDATE_SUFFIXES]
     else:
         matches = [(p, imp) for p in files if p.stat().st_size and (imp := detect(p)) is not None]
-    recognised = ", ".join(f"{p.relative_to(folder)} ({imp.name})" for p, imp in matches)
+    recognised = summarise(f"{p.relative_to(folder)} ({imp.name})" for p, imp in matches)
     chatistics = [m for m in matches if m[1].name == "chatistics"]
     if not matches or len(chatistics) > 1:
         what = f"{len(matches)} chat exports ({recognised})" if matches else "no chat export"
         raise ChatcloneError(
-            f"{shown}: expected a folder holding chat exports (at most one Chatistics export), "
-            f"found {what}. Files there: {_listing(folder, files)}. Pass the export file itself."
+            f"{plain(shown)}: expected a folder holding chat exports (at most one Chatistics "
+            f"export), found {what}. Files there: {_listing(folder, files)}. Pass the export "
+            "file itself."
         )
     merged, seen = ImportResult([], []), set()
     for path, importer in matches:
@@ -81,46 +144,30 @@ def load_folder(
         if (importer.name, unit) in seen:
             continue
         seen.add((importer.name, unit))
-        result = importer.load(path)
+        result = read(importer, path)
         merged.conversations += result.conversations
         merged.reports += result.reports
-    return merged
-
-
-def _safe_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    members = []
-    for info in archive.infolist():
-        name = PurePosixPath(info.filename)
-        if info.is_dir() or name.is_absolute() or ".." in name.parts:
-            continue  # never write outside the temporary folder
-        if name.suffix.lower() in CANDIDATE_SUFFIXES and not name.name.startswith("."):
-            members.append(info)
-    return members
+    return merge_overlaps(merged)  # one chat exported twice: its overlap once
 
 
 def load_zip(path: Path, forced: Importer | None = None) -> ImportResult:
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise ChatcloneError(
-            f"{path}: not a readable zip file ({e}); is the download complete?"
-        ) from None
+    archive = open_zip(path)
     with archive, tempfile.TemporaryDirectory(prefix="chatclone-zip-") as tmp:
         # The folder is named like the zip: iOS puts `_chat.txt` in `WhatsApp Chat - <name>.zip`.
         root = Path(tmp) / path.stem
-        members = _safe_members(archive)
-        try:
-            for info in members:
-                target = root / info.filename
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:
-            raise ChatcloneError(f"{path}: the zip is damaged ({e}); download it again") from None
-        if not members:
-            names = ", ".join(i.filename for i in archive.infolist()[:MAX_LISTED]) or "nothing"
+        members, refused = chat_members(path, archive)
+        extract(path, archive, members, root)
+        if not members and refused:
             raise ChatcloneError(
-                f"{path}: no chat in this zip (no .txt, .json or .csv file). It holds: {names}."
+                f"{plain(path)}: no chat in this zip can be read safely: {summarise(refused)} "
+                f"left in it ({', '.join(sorted(set(refused.values())))}). Fix: extract the zip "
+                "yourself, check those files, and pass the extracted folder"
+            )
+        if not members:
+            names = summarise(i.filename for i in archive.infolist()) or "nothing"
+            raise ChatcloneError(
+                f"{plain(path)}: no chat in this zip (no .txt, .json or .csv file). "
+                f"It holds: {names}."
             )
         try:
             result = load_folder(root, forced, shown=str(path))
@@ -128,6 +175,10 @@ def load_zip(path: Path, forced: Importer | None = None) -> ImportResult:
             raise ChatcloneError(str(e).replace(str(root), f"{path}!")) from None
         for report in result.reports:
             report.path = report.path.replace(str(root), f"{path}!")
+        for name, reason in refused.items():  # left in the zip: counted, never lost silently
+            report = ImportReport(path=f"{path}!{plain(name)}", format="zip", read=1)
+            report.skip(reason)
+            result.reports.append(report)
         return result
 
 
@@ -135,8 +186,9 @@ def load_data(spec: str | Path, format: str | None = None) -> ImportResult:
     """Load conversations from a file, a folder or zip of exports, or a built-in sample name."""
     regs = importers()
     text = str(spec)
-    if text in SAMPLE_NAMES or text.startswith("chatterbot:"):
-        return regs["chatterbot"].load(Path(text))
+    builtin = builtin_importer(text)
+    if builtin:
+        return checked(regs[builtin].load(Path(text)))
     with gc_paused():
         return load_path(Path(spec).expanduser(), resolve_format(format))
 
@@ -148,4 +200,4 @@ def load_all(specs: list[str | Path], format: str | None = None) -> ImportResult
         result = load_data(spec, format)
         merged.conversations += result.conversations
         merged.reports += result.reports
-    return merged
+    return merge_overlaps(merged)

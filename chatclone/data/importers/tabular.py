@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from chatclone.data.importers._common import head_text, iter_lines
-from chatclone.data.importers._time import parse_iso
+from chatclone.data.importers._escapes import fix_surrogates
+from chatclone.data.importers._time import epoch_seconds, parse_iso
 from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.importers.chatistics import FIELDS as CHATISTICS_FIELDS
+from chatclone.data.importers.csvrows import csv_rows
 from chatclone.data.records import Conversation, Message
 from chatclone.errors import ChatcloneError
 
@@ -61,6 +63,22 @@ def guess_mapping(columns: list[str]) -> dict[str, str]:
     }
 
 
+def _delimiter(path: Path) -> str:
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+def json_row(line: str) -> dict | None:
+    """One JSONL line as an object; None when it is not one (invalid, torn, nested thousands
+    of levels deep, a number of thousands of digits): the row is skipped and counted."""
+    if "\\u" in line:  # a lone surrogate escape would make text that cannot be written
+        line = fix_surrogates(line)[0]
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return row if isinstance(row, dict) else None
+
+
 def to_time(value: Any) -> float | None:
     if isinstance(value, bool) or value in (None, ""):
         return None
@@ -69,11 +87,14 @@ def to_time(value: Any) -> float | None:
             value = float(value)
         except ValueError:
             return parse_iso(value)
-    if not isinstance(value, (int, float)) or value != value:
-        return None
-    while abs(value) > 1e11:  # milliseconds or microseconds since the epoch
-        value /= 1000
-    return float(value)
+    return epoch_seconds(value)  # None for inf, NaN, 1e999: the row is skipped, never a loop
+
+
+def _ident(value: Any) -> str:
+    """A name or id as text; '' for what is none (a list, an object, a bool, blank)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    return str(value).strip()
 
 
 def to_bool(value: Any) -> bool | None:
@@ -115,36 +136,21 @@ class TabularImporter:
     def _columns(self, path: Path) -> list[str]:
         first = next(iter(head_text(path).splitlines()), "")
         if path.suffix.lower() in (".jsonl", ".ndjson"):
-            try:
-                row = json.loads(first)
-            except ValueError:
-                return []
+            row = json_row(first)
             return list(row) if isinstance(row, dict) else []
-        return next(
-            csv.reader([first], delimiter="\t" if path.suffix.lower() == ".tsv" else ","), []
-        )
+        try:
+            return next(csv.reader([first], delimiter=_delimiter(path)), [])
+        except csv.Error:
+            return []
 
     def rows(self, path: Path) -> Iterator[tuple[int, dict | None, str]]:
         """(line number, row or None if unreadable, raw text) for every data row."""
         if path.suffix.lower() in (".jsonl", ".ndjson"):
             for n, line in iter_lines(path):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    row = None
-                yield n, row if isinstance(row, dict) else None, line
+                if line.strip():
+                    yield n, json_row(line), line
             return
-        lines = (line + "\n" for _, line in iter_lines(path))
-        reader = csv.reader(lines, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-        try:
-            columns = next(reader, [])
-            for values in reader:
-                ok = len(values) == len(columns)
-                yield reader.line_num, dict(zip(columns, values)) if ok else None, ",".join(values)
-        except csv.Error as e:
-            raise ChatcloneError(f"{path}, line {reader.line_num}: broken CSV ({e})") from None
+        yield from csv_rows(path, _delimiter(path))
 
     def load(self, path: Path) -> ImportResult:
         mapping = self.mapping or guess_mapping(self._columns(path))
@@ -163,7 +169,7 @@ class TabularImporter:
             msg, cid = self._message(row, mapping, (path, n), report, raw)
             if msg is not None:
                 convs.setdefault(cid, []).append(msg)
-                titles.setdefault(cid, str((row or {}).get(mapping.get("title", ""), "") or cid))
+                titles.setdefault(cid, _ident((row or {}).get(mapping.get("title", ""))) or cid)
         out = []
         for cid, msgs in convs.items():
             if all(m.timestamp is not None for m in msgs):
@@ -192,21 +198,24 @@ class TabularImporter:
         if row is None:
             report.skip("unparsable", n, raw)
             return None, ""
-        text, sender = row.get(mapping["text"]), row.get(mapping["sender"])
-        if not isinstance(text, str) or not text.strip():
+        text, sender = row.get(mapping["text"]), _ident(row.get(mapping["sender"]))
+        if text is None or isinstance(text, str) and not text.strip():
             report.skip("empty")
             return None, ""
         ts = to_time(row.get(mapping["timestamp"])) if "timestamp" in mapping else None
+        conversation = row.get(mapping.get("conversation", ""))
+        cid = _ident(conversation) or path.stem
         if (
-            not isinstance(sender, (str, int))
-            or not str(sender).strip()
+            not isinstance(text, str)
+            or not sender
             or ("timestamp" in mapping and ts is None)
-        ):
+            or not isinstance(conversation, (str, type(None)))
+            and not _ident(conversation)
+        ):  # a list where a name is due, a time that is no time (inf, 1e999): skipped, counted
             report.skip("unparsable", n, raw)
             return None, ""
         outgoing = to_bool(row.get(mapping["outgoing"])) if "outgoing" in mapping else None
-        cid = str(row.get(mapping.get("conversation", ""), "") or path.stem)
-        return Message(str(sender).strip(), text.strip(), ts, outgoing, f"{path} line {n}"), cid
+        return Message(sender, text.strip(), ts, outgoing, f"{path} line {n}"), cid
 
 
 CHATISTICS_CSV = TabularImporter(

@@ -3,6 +3,11 @@
 The file is walked as a stream, one message at a time, so a multi-gigabyte account export needs
 the memory of the messages kept, not of the file. Time comes from `date_unixtime` (UTC) where
 present: the naive `date` is the exporting machine's local time and breaks order across DST.
+
+A message id seen twice in one chat (overlapping exports pasted together, a chat listed in both
+`chats` and `left_chats`) is imported once and counted as `duplicate`. In an account export, chats
+where the owner never wrote (groups they only read) hold no voice of theirs: they are skipped and
+counted, unless no chat has the owner at all (then `--persona`/`--participant` must decide).
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from chatclone.data.importers._common import JsonStream, array_values, head_text
+from chatclone.data.importers._common import head_text
+from chatclone.data.importers._json import JsonStream, array_values
 from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message, out_of_order
 from chatclone.errors import ChatcloneError
@@ -114,13 +120,14 @@ class TelegramImporter:
             raise ChatcloneError(
                 f"{path}: no 'messages' or 'chats' in this JSON; not a Telegram export"
             )
-        return ImportResult(state.conversations, [state.report])
+        return ImportResult(state.finish(), [state.report])
 
 
 class _State:
     def __init__(self, path: Path, report: ImportReport) -> None:
         self.path, self.report = path, report
-        self.conversations: list[Conversation] = []
+        # chat id -> (title, messages, message ids seen): a chat listed twice is merged
+        self.chats: dict[str, tuple[str, list[Message], set]] = {}
         self.owner_ids: set[str] = set()
         self.found = False
 
@@ -156,23 +163,53 @@ class _State:
             raise js.error("'messages' is not a list")
         kind = chat.get("type") if isinstance(chat.get("type"), str) else ""
         title = chat.get("name") if isinstance(chat.get("name"), str) else NAMELESS.get(kind, "")
+        # A single-chat export without name and id: its folder (`ChatExport_...`) names it.
+        if "id" not in chat and not title:
+            title = self.path.stem if self.path.stem != "result" else self.path.parent.name
         cid = f"telegram:{chat.get('id', title)}"
+        title, items, ids = self.chats.setdefault(cid, (title or cid, [], set()))
         where = f"{self.path} record "
-        items: list[Message] = []
-        report, message, append = self.report, self.message, items.append
+        report, message, append, seen = self.report, self.message, items.append, ids.add
         for value in array_values(js):
             report.read += 1
             msg = message(value, where)
-            if msg is not None:
-                append(msg)
-        if out_of_order(items):
-            items.sort(key=lambda m: m.timestamp)
-            self.report.decisions["order"] = "re-sorted by date_unixtime"
-        self.report.imported += len(items)
-        if items:
-            self.conversations.append(
+            if msg is None:
+                continue
+            mid = value.get("id")
+            if isinstance(mid, (int, str)):
+                if mid in ids:
+                    report.skip("duplicate")
+                    continue
+                seen(mid)
+            append(msg)
+
+    def finish(self) -> list[Conversation]:
+        """The chats with messages, time-ordered; in an account export, those the owner wrote in."""
+        chats = {cid: chat for cid, chat in self.chats.items() if chat[1]}
+        silent = [cid for cid, (_, items, _) in chats.items() if not any(m.outgoing for m in items)]
+        if self.owner_ids and silent and len(silent) < len(chats):
+            for cid in silent:
+                self.report.skipped["chat without the owner"] += len(chats.pop(cid)[1])
+            names = ", ".join(self.chats[cid][0] for cid in silent[:5])
+            self.report.decisions["chats without the owner"] = (
+                f"{len(silent)} skipped ({names}{', ...' if len(silent) > 5 else ''}): "
+                "the exporting account wrote nothing there"
+            )
+        elif self.owner_ids and silent:
+            self.report.decisions["owner"] = (
+                "the exporting account wrote in none of the chats: name whose voice to learn "
+                "with --persona NAME, and keep that person's chats with --participant NAME"
+            )
+        conversations = []
+        for cid, (title, items, _) in chats.items():
+            if out_of_order(items):
+                items.sort(key=lambda m: m.timestamp)
+                self.report.decisions["order"] = "re-sorted by date_unixtime"
+            self.report.imported += len(items)
+            conversations.append(
                 Conversation(id=cid, messages=tuple(items), title=title or cid, platform="telegram")
             )
+        return conversations
 
     def message(self, msg: Any, where: str) -> Message | None:
         """`where` is the file's part of the source; the record number is appended."""

@@ -1,9 +1,10 @@
 """WhatsApp dates: the order of day and month is decided from the whole file, not its first lines.
 
-Evidence, strongest first: a 4-digit first component means year/month/day; a first component
-above 12 means day/month; a second component above 12 means month/day; otherwise the order under
-which the dates (in file order) go backwards less often. A tie is read as day/month, the order
-of most locales, and the report says it was assumed.
+Evidence, strongest first: a component above 31 (a 4-digit year) says where the year is
+(first: year/month/day or year/day/month; middle: month/year/day or day/year/month; else last);
+a number above 12 where the month would be rules that order out; otherwise the order under which
+the dates (in file order) go backwards less often. A tie is read as day/month (year/month/day,
+month/year/day where the year is not last), and the report says it was assumed.
 """
 
 from __future__ import annotations
@@ -14,15 +15,22 @@ from pathlib import Path
 
 from chatclone.data.importers.base import ImportReport
 
-_SPLIT = re.compile(r"[./-]")
+_NUMBERS = re.compile(r"\d+")
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 DMY, MDY, YMD = "day/month/year", "month/day/year", "year/month/day"
+YDM, MYD, DYM = "year/day/month", "month/year/day", "day/year/month"
+# Where year, month and day are in the date's three numbers, for each order.
+_PLACES = {DMY: (2, 1, 0), MDY: (2, 0, 1), YMD: (0, 1, 2), YDM: (0, 2, 1), MYD: (1, 0, 2)}
+_PLACES[DYM] = (1, 2, 0)
+# 12 h markers, spaces and dots removed, lower case: "p. m." -> "pm", "nachm." -> "nachm".
+_PM = frozenset(("pm", "nachm", "ip", "ös", "пп"))
+_AM = frozenset(("am", "vorm", "ap", "öö", "дп"))
 
 
 def _day(parts: tuple[int, int, int], order: str) -> int | None:
     """Days since 1970-01-01 of the date `parts` read in `order`, or None if no such date."""
-    a, b, c = parts
-    y, m, d = {DMY: (c, b, a), MDY: (c, a, b), YMD: (a, b, c)}[order]
+    iy, im, iday = _PLACES[order]
+    y, m, d = parts[iy], parts[im], parts[iday]
     if y < 100:
         y += 2000
     try:
@@ -36,8 +44,9 @@ class DateResolver:
         self.path = path
         self.seen: dict[str, tuple[int, int, int] | None] = {}  # distinct dates, in file order
         self.days: dict[str, int | None] = {}
+        self.starts: dict[str, float | None] = {}  # epoch seconds of each date's midnight
         self.canon: dict[str, str] = {}
-        self.seconds: dict[tuple[str, str | None], int | None] = {}
+        self.seconds: dict[str, int | None] = {}  # by clock text
         self.order = DMY
 
     def see(self, date: str) -> str:
@@ -45,7 +54,7 @@ class DateResolver:
         canon = self.canon.get(date)
         if canon is None:
             canon = self.canon[date] = date
-            parts = _SPLIT.split(date)
+            parts = _NUMBERS.findall(date)
             self.seen[date] = (
                 (int(parts[0]), int(parts[1]), int(parts[2])) if len(parts) == 3 else None
             )
@@ -56,13 +65,22 @@ class DateResolver:
         self.order, why = self._choose(dates, [k for k, p in self.seen.items() if p is not None])
         report.decisions["date order"] = f"{self.order} ({why})"
         self.days = {k: (_day(p, self.order) if p else None) for k, p in self.seen.items()}
+        self.starts = {k: (None if d is None else d * 86400.0) for k, d in self.days.items()}
+
+    def clock(self, clock: str) -> int | None:
+        """Seconds since midnight of a clock text, remembered (a chat has few distinct ones)."""
+        secs = self.seconds.get(clock, -1)
+        if secs == -1:
+            secs = self.seconds[clock] = seconds(clock)
+        return secs
 
     def _choose(self, dates: list[tuple[int, int, int]], raw: list[str]) -> tuple[str, str]:
         if not dates:
             return DMY, "no dates in the file"
-        year_first = [r for r, p in zip(raw, dates) if p[0] > 31]
-        if year_first:
-            return YMD, f"the year comes first, e.g. {year_first[0]}"
+        for place, orders in ((0, (YMD, YDM)), (1, (MYD, DYM))):
+            year = [r for r, p in zip(raw, dates) if p[place] > 31]
+            if year:
+                return self._between(dates, orders, f"the year is at {year[0]}")
         day_first = [r for r, p in zip(raw, dates) if p[0] > 12]
         month_first = [r for r, p in zip(raw, dates) if p[1] > 12]
         if day_first and len(day_first) >= len(month_first):
@@ -76,31 +94,37 @@ class DateResolver:
             return DMY, "the dates only run forwards when read day first"
         return DMY, "assumed: no date in the file tells the order"
 
+    def _between(
+        self, dates: list[tuple[int, int, int]], orders: tuple[str, str], why: str
+    ) -> tuple[str, str]:
+        """The one of two orders (the year's place known) with fewer impossible or backward
+        dates; the first on a tie."""
+        a, b = (self._backwards(dates, order) for order in orders)
+        if b < a:
+            return orders[1], f"{why}; the dates only make sense read {orders[1]}"
+        return orders[0], why + ("" if a < b else f"; {orders[0]} assumed")
+
     @staticmethod
     def _backwards(dates: list[tuple[int, int, int]], order: str) -> int:
         days = [d for d in (_day(p, order) for p in dates) if d is not None]
         invalid = len(dates) - len(days)
         return invalid * 1000 + sum(1 for x, y in zip(days, days[1:]) if y < x)
 
-    def timestamp(self, date: str, time: str, ampm: str | None) -> float | None:
-        day = self.days.get(date)
-        if day is None:
-            return None
-        key = (time, ampm)
-        secs = self.seconds.get(key, -1)
-        if secs == -1:
-            secs = self.seconds[key] = _seconds(time, ampm)
-        return None if secs is None else float(day * 86400 + secs)
+    def timestamp(self, date: str, clock: str) -> float | None:
+        start, secs = self.starts.get(date), self.clock(clock)
+        return None if start is None or secs is None else start + secs
 
 
-def _seconds(time: str, ampm: str | None) -> int | None:
-    parts = [int(x) for x in _SPLIT.split(time.replace(":", "."))]
+def seconds(clock: str) -> int | None:
+    """Seconds since midnight of `9:41 PM`, `21.25.15`, `9:05 a. m.`, …; None if no such time."""
+    parts = [int(x) for x in _NUMBERS.findall(clock)]
     h, m, s = (parts + [0])[:3]
-    if ampm is not None:
-        if not 1 <= h <= 12:
+    marker = clock.lstrip("0123456789:.")
+    if marker:
+        key = "".join(marker.split()).replace(".", "").lower()
+        if not 1 <= h <= 12 or (key not in _PM and key not in _AM):
             return None
-        pm = ampm.lstrip()[:1].lower() == "p"
-        h = (h % 12) + (12 if pm else 0)  # 12:xx AM is 00:xx, 12:xx PM is 12:xx
+        h = (h % 12) + (12 if key in _PM else 0)  # 12:xx AM is 00:xx, 12:xx PM is 12:xx
     if h > 23 or m > 59 or s > 59:
         return None
     return h * 3600 + m * 60 + s
