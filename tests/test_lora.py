@@ -74,7 +74,8 @@ def test_default_targets_per_architecture_and_a_helpful_error(tiny_model, tiny_g
         lora.target_modules(gpt2, ["q_proj"])
     assert str(e.value) == (
         "--lora-target q_proj: no such module in this gpt2 model; linear "
-        "layers here include: c_attn, c_fc, c_proj"
+        "layers here include: c_attn, c_fc, c_proj; pass some of those to --lora-target, or "
+        "leave it out for the default"
     )
 
 

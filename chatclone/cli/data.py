@@ -98,7 +98,8 @@ def cmd_import(ns: argparse.Namespace) -> int:
     if not any(c.messages for c in prepared.conversations):
         raise ChatcloneError(
             f"nothing to import from {', '.join(ns.paths)}: "
-            f"{sum(r.read for r in result.reports)} lines/records read, no message kept"
+            f"{sum(r.read for r in result.reports)} lines/records read, no message kept; "
+            "run chatclone inspect on the same files to see what was skipped and why"
         )
     to_stdout = ns.output == "-"
     report_out = sys.stderr if to_stdout else sys.stdout

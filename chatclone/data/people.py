@@ -103,6 +103,7 @@ def resolve_owners(
         raise ChatcloneError(
             f"--me {', '.join(me)}: no such participant. Most frequent participants: "
             + ", ".join(f"{n} ({k} conversation(s))" for n, k in everyone.most_common(8))
+            + "; pass the name as one of them is written"
         )
     hows = []
     if any(c.id in owners.names for c in conversations):

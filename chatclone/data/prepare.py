@@ -62,7 +62,8 @@ def prepare_conversations(
     ):
         names = sorted({s for c in convs for s in c.participants})[:15]
         raise ChatcloneError(
-            f"--persona {persona!r}: no such participant. Participants: {', '.join(names)}"
+            f"--persona {persona!r}: no such participant. Participants: {', '.join(names)}; "
+            "pass one of them"
         )
     # A named persona says whose voice to learn: the owner need not be decidable then.
     owners = resolve_owners(convs, me, strict=strict and not persona)

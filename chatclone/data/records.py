@@ -61,9 +61,15 @@ class Message:
                 f"message without a sender{where}: every message needs a sender name"
             )
         if not isinstance(self.text, str):
-            raise ChatcloneError(f"message text is {type(self.text).__name__}, not text{where}")
+            raise ChatcloneError(
+                f"message text is {type(self.text).__name__}, not text{where}; the export is "
+                "damaged there: export it again, or remove that record"
+            )
         if self.timestamp is not None and not isinstance(self.timestamp, (int, float)):
-            raise ChatcloneError(f"timestamp {self.timestamp!r} is not a number{where}")
+            raise ChatcloneError(
+                f"timestamp {self.timestamp!r} is not a number{where}; the export is damaged "
+                "there: export it again, or remove that record"
+            )
 
 
 @dataclass(frozen=True)

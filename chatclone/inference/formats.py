@@ -144,7 +144,8 @@ class TemplatePrompt(PromptFormat):
                 text = self._render(alternating(messages), generation=True)
             except Exception as e:
                 raise ChatcloneError(
-                    f"the base model's chat template refused the conversation: {e}"
+                    f"the base model's chat template refused the conversation: {e}; compare "
+                    "without the base model (eval --no-base) or use a model with another template"
                 ) from None
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 

@@ -53,7 +53,8 @@ def target_modules(model, override: list[str] | None = None) -> list[str]:
         if missing:
             raise ChatcloneError(
                 f"--lora-target {' '.join(missing)}: no such module in this {arch} model; "
-                f"linear layers here include: {', '.join(sorted(linear_names(model)))}"
+                f"linear layers here include: {', '.join(sorted(linear_names(model)))}; "
+                "pass some of those to --lora-target, or leave it out for the default"
             )
         return list(override)
     if arch in ARCH_TARGETS:

@@ -73,7 +73,10 @@ class ChitchatImporter:
             shown = str(file)
         data = load_json(file)  # size, depth and a second document checked there
         if not isinstance(data, dict):
-            raise ChatcloneError(f"{shown}: expected an object of conversations by id")
+            raise ChatcloneError(
+                f"{shown}: expected an object of conversations by id; give a file of the "
+                "chitchat-dataset layout, or --data chitchat for the installed one"
+            )
         report = ImportReport(path=shown, format=self.name)
         names: dict[str, str] = {}
         conversations = [

@@ -33,7 +33,10 @@ def corpus_files(language: str = "english") -> list[Path]:
         if str(f).startswith(prefix) and str(f).endswith(".yml")
     )
     if not files:
-        raise ChatcloneError(f"{PACKAGE} has no dialogues for language {language!r}")
+        raise ChatcloneError(
+            f"{PACKAGE} has no dialogues for language {language!r}; use --data sample "
+            "(English) or chatterbot:LANGUAGE with a language the package has"
+        )
     return files
 
 

@@ -37,7 +37,8 @@ class DiscordImporter:
         with JsonStream(path) as js:
             if js.peek() != "{":
                 raise ChatcloneError(
-                    f"{path}: a DiscordChatExporter file is a JSON object with 'messages'"
+                    f"{path}: a DiscordChatExporter file is a JSON object with 'messages'; export the "
+                    "channel again with DiscordChatExporter's JSON format"
                 )
             for key in js.items():
                 if key != "messages" or js.peek() != "[":

@@ -171,7 +171,10 @@ class GoogleChatImporter:
         data = load_json(path)
         records = data.get("messages") if isinstance(data, dict) else None
         if not isinstance(records, list):
-            raise ChatcloneError(f'{path}: a Google Chat messages.json holds {{"messages": [...]}}')
+            raise ChatcloneError(
+                f'{path}: a Google Chat messages.json holds {{"messages": [...]}}; give the '
+                "messages.json of a Google Takeout chat folder"
+            )
         info = (
             load_json(path.parent / "group_info.json")
             if (path.parent / "group_info.json").is_file()

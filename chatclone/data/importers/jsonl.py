@@ -101,7 +101,8 @@ class JsonlImporter:
         report.imported = sum(len(v) for v in convs.values())
         if report.read and not report.imported and report.skipped["unparsable"] == report.read:
             raise ChatcloneError(
-                f"{path}: no line is a chatclone message record ({', '.join(KEYS)})"
+                f"{path}: no line is a chatclone message record ({', '.join(KEYS)}); give a file "
+                "written by chatclone import -o, or the original export"
             )
         conversations = [
             Conversation(

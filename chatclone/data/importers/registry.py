@@ -82,9 +82,14 @@ def resolve_format(format: str | None) -> Importer | None:
     regs = importers()
     name, sep, options = format.partition(":")
     if name not in regs:
-        raise ChatcloneError(f"unknown format {format!r}; known formats: {', '.join(regs)}")
+        raise ChatcloneError(
+            f"unknown format {format!r}; known formats: {', '.join(regs)}. Pass one of them "
+            "to --format, or leave --format out to detect it"
+        )
     if not sep:
         return regs[name]
     if not hasattr(regs[name], "configured"):
-        raise ChatcloneError(f"format {name!r} takes no options (got {format!r})")
+        raise ChatcloneError(
+            f"format {name!r} takes no options (got {format!r}); use --format {name}"
+        )
     return regs[name].configured(options)
