@@ -6,7 +6,7 @@
 # Needs torch, transformers and accelerate; no network, no model download.
 #
 #   OUT=results bash bench/gpu_check.sh          # writes $OUT/gpu.json and $OUT/gpu_check.log
-#   GPU_CHECK_DEVICE=cpu OUT=/tmp/x bash bench/gpu_check.sh   # tiny dry run on a CPU
+#   GPU_CHECK_DEVICE=cpu OUT=dry-run bash bench/gpu_check.sh   # tiny dry run on a CPU
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-results}
@@ -21,7 +21,7 @@ started=$(date +%s)
   echo "gpu_check started $(date -u +%FT%TZ)"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | head -3
   # part and its time limit in seconds (the total stays under 6 minutes)
-  for spec in env:30 train-135m:90 train-0.5b:110 reply:45 fsdp:60 ddp:50; do
+  for spec in env:15 train-135m:100 train-0.5b:110 reply:40 fsdp:80 ddp:15; do
     part=${spec%%:*}
     limit=${spec##*:}
     [ "${GPU_CHECK_DEVICE:-cuda}" = cpu ] && limit=$(( limit * 4 ))  # a slow CPU dry run

@@ -7,8 +7,9 @@ sequence length, optimizer settings and schedule, in this one process. Throughpu
 warms up; the last step of chatclone's run also writes the final checkpoint). `Trainer` is
 measured as configured by default (random batches, padded to the longest example in the batch)
 and with `train_sampling_strategy="group_by_length"`, its own answer to padding. chatclone
-is measured as it trains now (packed rows, fused AdamW), with padded batches instead of packed
-ones, as it trained before (padded, torch's default AdamW), with `--lora`, and with
+is measured as it trains now (length-grouped padded batches, output layer only where there is
+a loss, fused AdamW), with packed rows instead, with torch's default (per-tensor) AdamW
+instead of the fused one, with `--lora`, and with
 `--train-on persona` (its default; the others train on every token, as `Trainer` does).
 MFU is against the peak of a large matmul timed in the same run, and one step is profiled.
 
@@ -94,7 +95,7 @@ def data_of(cfg):
     return model, tokenizer, examples, step_groups(batches, cfg.grad_accum)
 
 
-def chatclone_run(args, workdir: Path, name: str, packed=True, fused=True, **kw) -> float:
+def chatclone_run(args, workdir: Path, name: str, packed=False, fused=True, **kw) -> float:
     import chatclone.training.loop as loop
     from chatclone.training.optim import adamw
     from chatclone.training.packing import MicroBatches
@@ -175,11 +176,14 @@ def arguments():
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--quick", action="store_true", help="64 conversations: a few minutes")
-    parser.add_argument("--skip", default="", help="comma-separated: padded,before,lora,persona")
+    parser.add_argument(
+        "--quick", action="store_true", help="48 conversations, no 'before'/'persona' runs"
+    )
+    parser.add_argument("--skip", default="", help="comma-separated: packed,before,lora,persona")
     args = parser.parse_args()
     if args.quick:
-        args.conversations = min(args.conversations, 64)
+        args.conversations = min(args.conversations, 48)
+        args.skip += ",before,persona"
     return args
 
 
@@ -206,13 +210,11 @@ def main() -> None:
         micro = MicroBatches(model, tokenizer.pad_token_id, False, cfg.block_size)
         parts = profile_step(model.to(args.device), micro, examples, groups, args.device)
         del model, micro
-        rows["chatclone (packed, fused AdamW)"] = chatclone_run(args, work, "ours")
-        if "padded" not in skip:
-            rows["chatclone, padded batches"] = chatclone_run(args, work, "pad", packed=False)
+        rows["chatclone (padded, fused AdamW)"] = chatclone_run(args, work, "ours")
+        if "packed" not in skip:
+            rows["chatclone, packed rows"] = chatclone_run(args, work, "packed", packed=True)
         if "before" not in skip:
-            rows["chatclone before (padded, per-tensor AdamW)"] = chatclone_run(
-                args, work, "before", packed=False, fused=False
-            )
+            rows["chatclone, per-tensor AdamW"] = chatclone_run(args, work, "before", fused=False)
         rows["Trainer (default)"] = trainer_run(args, work, group_by_length=False)
         rows["Trainer (group_by_length)"] = trainer_run(args, work, group_by_length=True)
         if "lora" not in skip:
@@ -221,7 +223,7 @@ def main() -> None:
             rows["chatclone --train-on persona"] = chatclone_run(
                 args, work, "persona", train_on="persona"
             )
-    ours = rows["chatclone (packed, fused AdamW)"]
+    ours = rows["chatclone (padded, fused AdamW)"]
     print(
         f"\nmodel={args.model} data={args.data} batch={args.batch_size} block={args.block_size} "
         f"conversations={args.conversations} ({len(examples)} examples, {seq:.0f} tokens "

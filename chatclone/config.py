@@ -106,12 +106,13 @@ class ModelOptions(Group):
     )
     merge_lora: bool = opt(False, "save the final model with the adapter merged into full weights")
     prompt_style: str = opt(
-        "tags",
-        "how dialogues are written for the model: 'tags' (<speaker2>/<speaker1> lines, the "
-        "workshop format, any model) or 'native' (the instruct model's own chat template: the "
-        "other side as user, the persona as assistant); chat, reply, serve, eval and export "
-        "follow the run's style",
-        choices=("tags", "native"),
+        "auto",
+        "how dialogues are written for the model: 'native' (the instruct model's own chat "
+        "template: the other side as user, the persona as assistant; it measured the higher "
+        "style fidelity), 'tags' (<speaker2>/<speaker1> lines, the workshop format, any model) "
+        "or 'auto' (native when the model has a chat template, else tags); chat, reply, serve, "
+        "eval and export follow the run's style",
+        choices=("auto", "native", "tags"),
     )
     system_prompt: str = opt(
         "Reply as yourself, in your own words.",

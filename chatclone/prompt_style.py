@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from chatclone.errors import ChatcloneError
 from chatclone.speaker_format import FORMAT, PERSONA, SpeakerFormat, Turn
 
-STYLES = ("tags", "native")
+STYLES = ("auto", "native", "tags")
 P1, P2, P3, SYS = (
     "chatcloneprobeone",
     "chatcloneprobetwo",
@@ -142,9 +142,11 @@ RunFormat = SpeakerFormat | ChatTemplateFormat
 
 
 def run_format(tokenizer, style: str = "tags", system: str = "") -> RunFormat:
-    """The format a run trains and chats in."""
+    """The format a run trains and chats in. `auto` is resolved when a run starts
+    (`training.models.resolve_prompt_style`); a saved config that still says `auto` is a run
+    from before prompt styles, which trained with speaker tags."""
     if style == "native":
         return ChatTemplateFormat.of(tokenizer, system)
-    if style != "tags":
+    if style not in ("tags", "auto"):
         raise ChatcloneError(f"--prompt-style {style!r}: choose one of {', '.join(STYLES)}")
     return FORMAT

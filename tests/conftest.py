@@ -288,6 +288,8 @@ def same_training(run_dir: Path, cfg: TrainConfig) -> bool:
 
     saved = RunDir(run_dir).read_config()
     aside = {"run_name", "runs_dir", "data", "resume"}
+    if cfg.prompt_style == "auto":  # a run saves the style `auto` resolved to
+        aside.add("prompt_style")
     return {k: v for k, v in saved.to_dict().items() if k not in aside} == {
         k: v for k, v in cfg.to_dict().items() if k not in aside
     } and Path(saved.data).read_bytes() == Path(cfg.data).read_bytes()

@@ -67,7 +67,7 @@ def main() -> None:
         torch.cuda.set_device(device)
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(args.model)).to(device)
-    batches = MicroBatches(model, 0, persona_only=True, capacity=64)
+    batches = MicroBatches(model, 0, persona_only=True, capacity=64, packed=True)
     assert batches.packed, "packed conversations leak into each other on this model"
     fsdp.shard(model)
     optimizer = adamw([{"params": list(model.parameters()), "weight_decay": 0.01}], 1e-3, device)

@@ -187,3 +187,20 @@ def test_nested_speaker_tags_cannot_rebuild_a_tag_in_training_text():
 
     assert clean_text("<speaker<speaker1>1> hi <speaker<speaker<speaker2>2>2> there") == "hi there"
     assert FORMAT.tags[0] not in clean_text("<spe<speaker2>aker1>x")
+
+
+def test_auto_picks_the_template_when_the_model_has_one(tmp_path, chat_model, tiny_model):
+    import json
+
+    from conftest import chatistics_records
+
+    from chatclone.rundir import RunDir
+    from chatclone.training.loop import train
+
+    data = tmp_path / "chats.json"
+    data.write_text(json.dumps(chatistics_records(4, 14)))
+    for model, expected in ((chat_model, "native"), (tiny_model, "tags")):
+        cfg = tiny_options(tmp_path / "runs", data, model, f"r-{expected}", max_steps=1)
+        assert cfg.prompt_style == "auto"
+        train(cfg)
+        assert RunDir.of(cfg).read_config().prompt_style == expected

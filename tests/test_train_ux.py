@@ -62,7 +62,10 @@ def test_the_plan_is_printed_before_the_first_step(
     epoch = steps_per_epoch(examples, 1, 2)
     assert f"Plan: {epoch} steps per epoch; 4 steps in all (--max-steps 4)" in printed
     assert f"-> {examples} examples" in printed
-    assert "Recipe: loss on the persona's turns only" in printed
+    assert (
+        "Recipe: dialogues written in speaker tags (--prompt-style tags); loss on the persona's turns only"
+        in printed
+    )
     assert "Validation: every 2 steps and at the end, on 1 held-out conversation(s) " in printed
     assert "the run folder keeps the weights of the lowest validation loss" in printed
     assert "Time: measured on the first step and printed after it" in printed

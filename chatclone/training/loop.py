@@ -48,6 +48,7 @@ from chatclone.training.setup import (
     param_groups,
     planned_steps,
     prepare_data,
+    run_style,
 )
 
 __all__ = ["train", "load_dialogues", "label_tokens"]
@@ -102,7 +103,7 @@ def _train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pa
     from tqdm.auto import tqdm
 
     from chatclone.quiet import quiet_libraries
-    from chatclone.training.models import load_base
+    from chatclone.training.models import load_base, resolve_prompt_style
 
     quiet_libraries()
 
@@ -112,6 +113,9 @@ def _train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pa
     run_dir = run.path
     set_seed(cfg.seed)
     loaded = load_dialogues(cfg)  # bad data fails before the model is loaded
+    if cfg.prompt_style == "auto":  # the run folder saves the style it resolved to
+        saved = run_style(cfg) if cfg.resume else None
+        cfg = cfg.replace(prompt_style=saved or resolve_prompt_style(cfg.model, "auto"))
     model, tokenizer = load_base(cfg.model, FORMAT if cfg.prompt_style == "tags" else None)
     examples, val_examples, data_key, info, split = prepare_data(cfg, tokenizer, loaded)
     if cfg.lora:

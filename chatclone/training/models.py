@@ -102,6 +102,18 @@ def add_speaker_tokens(tokenizer, fmt: SpeakerFormat | None = FORMAT) -> int:
     return added
 
 
+def resolve_prompt_style(name: str, style: str) -> str:
+    """`auto`: `native` when the base model's tokenizer has a chat template (an instruct
+    model), else `tags`; any other style as given."""
+    if style != "auto":
+        return style
+    try:
+        tokenizer = load_tokenizer(resolve(name))
+    except (OSError, ValueError):  # load_base says what is wrong with the model
+        return "tags"
+    return "native" if getattr(tokenizer, "chat_template", None) else "tags"
+
+
 def load_tokenizer(name_or_path: str):
     from transformers import AutoTokenizer
 

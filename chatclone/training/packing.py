@@ -10,6 +10,9 @@ for sdpa and eager attention, and per-sequence lengths for flash attention (what
 before training, since an architecture that ignored the restarts would let one conversation
 attend to the one before it.
 
+Packing is not the default: with length-grouped batches there is little padding to save, and
+a packed row's dense block-diagonal mask costs more attention than the padding it removes (it
+measured 0.93x padded on a CPU and 0.51-0.87x on a GPU, docs/benchmarks.md).
 The target of a position is the next token of the same conversation, so the last token of a
 conversation never predicts the first of the next. Only positions with a target reach the
 output layer (`OutputRows`): with `--train-on persona` the other side's turns, and the row
@@ -142,44 +145,50 @@ def packing_works(model, vocab: int | None = None) -> bool:
 
 
 class MicroBatches:
-    """Turns a micro-batch into its summed loss: packed where the model keeps packed
-    conversations apart (checked once, here), padded to the longest example otherwise."""
+    """Turns a micro-batch into its summed loss, padded (the default) or packed where asked
+    and the model keeps packed conversations apart (checked once, here). Either way only the
+    positions with a target reach the output layer."""
 
-    def __init__(self, model, pad_id: int, persona_only: bool, capacity: int, packed=True):
+    def __init__(self, model, pad_id: int, persona_only: bool, capacity: int, packed=False):
         self.pad_id, self.persona_only, self.capacity = pad_id, persona_only, capacity
         self.packed = packed and packing_works(model)
-        self.rows = OutputRows(model) if self.packed else None
+        self.rows = OutputRows(model)
 
     def collate(self, examples: list[Example]) -> dict:
         if self.packed:
             return collate_packed(examples, self.pad_id, self.persona_only, self.capacity)
         batch = collate_padded(examples, self.pad_id, mask_other=self.persona_only)
-        return {**batch, "tokens": int(batch["attention_mask"].sum())}
+        targets = torch_shift(batch.pop("labels"))
+        index = (targets.flatten() != IGNORE).nonzero().flatten()
+        tokens = int(batch["attention_mask"].sum())
+        return {**batch, "targets": targets, "index": index, "tokens": tokens}
 
     def loss(self, model, batch: dict, device):
         """Summed cross-entropy over the label tokens of a batch from `collate`."""
         import torch.nn.functional as F
 
-        if not self.packed:
-            logits = model(
-                input_ids=batch["input_ids"].to(device),
-                attention_mask=batch["attention_mask"].to(device),
-            ).logits
-            targets = batch["labels"][:, 1:].flatten().to(device)
-            return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), targets, reduction="sum")
         index = batch["index"].to(device)
+        if self.packed:
+            # With a cache or a mask, transformers ignores the position restarts.
+            inputs = {"position_ids": batch["position_ids"].to(device), "use_cache": False}
+        else:
+            inputs = {"attention_mask": batch["attention_mask"].to(device)}
         with self.rows.select(index):
-            logits = model(
-                input_ids=batch["input_ids"].to(device),
-                position_ids=batch["position_ids"].to(device),
-                use_cache=False,  # with a cache, transformers ignores the position restarts
-            ).logits
+            logits = model(input_ids=batch["input_ids"].to(device), **inputs).logits
         targets = batch["targets"].to(device).flatten().index_select(0, index)
         return F.cross_entropy(logits[0].float(), targets, reduction="sum")
 
     def close(self) -> None:
-        if self.rows is not None:
-            self.rows.remove()
+        self.rows.remove()
+
+
+def torch_shift(labels):
+    """The target of each position: the next position's label (-100 after the last)."""
+    import torch
+
+    out = torch.full_like(labels, IGNORE)
+    out[:, :-1] = labels[:, 1:]
+    return out
 
 
 def collate(examples: list[Example], micro: MicroBatches) -> dict:

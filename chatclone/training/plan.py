@@ -100,9 +100,13 @@ def plan(
         steps += f"; resuming after step {start_step}"
     warmup = round(cfg.warmup_ratio * total_steps)
     who = "the persona's turns only" if cfg.train_on == "persona" else "every turn"
+    style = {
+        "native": "the model's chat template (--prompt-style native)",
+        "tags": "speaker tags (--prompt-style tags)",
+    }.get(cfg.prompt_style, cfg.prompt_style)
     recipe = (
-        f"Recipe: loss on {who}; learning rate {cfg.lr:g}, warmed up over {n_steps(warmup)}, "
-        "then decaying linearly"
+        f"Recipe: dialogues written in {style}; loss on {who}; learning rate {cfg.lr:g}, "
+        f"warmed up over {n_steps(warmup)}, then decaying linearly"
     )
     if held_examples:
         keeps = (

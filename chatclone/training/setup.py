@@ -78,6 +78,16 @@ FIXED_ON_RESUME = (
 )
 
 
+def run_style(cfg: TrainConfig) -> str | None:
+    """The prompt style a run to resume was trained in (None: no run yet). A run from before
+    prompt styles trained with speaker tags."""
+    run = RunDir.of(cfg)
+    if not run.is_run():
+        return None
+    style = run.read_config(real=False).prompt_style
+    return "tags" if style == "auto" else style
+
+
 def check_run_dir(cfg: TrainConfig) -> Path | None:
     """The checkpoint to resume from, after refusing to overwrite or mismatch an existing run.
     With `--overwrite`, an existing run is deleted later, once the data and the model loaded
@@ -115,6 +125,8 @@ def check_run_dir(cfg: TrainConfig) -> Path | None:
         old = run.read_config()
         for name in FIXED_ON_RESUME:
             same = same_data if name == "data" else operator.eq
+            if name == "prompt_style" and cfg.prompt_style == "auto":
+                continue  # not chosen: the run goes on in its own style
             if not same(getattr(old, name), getattr(cfg, name)):
                 raise ChatcloneError(
                     f"run {cfg.run_name!r} was trained with --{name.replace('_', '-')} "
