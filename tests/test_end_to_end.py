@@ -19,6 +19,7 @@ def test_embedded_model_trains_saves_and_replies(tmp_path):
         data="sample",
         run_name="e2e",
         runs_dir=str(tmp_path),
+        prompt_style="tags",  # the workshop's format: ten steps teach it the turn's end
         max_steps=10,
         batch_size=8,
         block_size=64,
