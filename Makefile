@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 demo: setup
 	rm -rf runs/demo
 	$(BIN)/chatclone train --data $(DEMO_DATA) --run-name demo --max-steps $(DEMO_STEPS) \
-		--batch-size 8 --block-size 128 --lr 2e-4 --save-every 1000
+		--batch-size 8 --block-size 128 --lr 2e-4 --val-every 1000 --save-every 1000
 	@echo "--- replies of the demo model to a few probe messages ---"
 	@printf '%s\n' $(PROBES) | $(BIN)/chatclone chat --run-name demo
 	@if [ -t 0 ]; then $(BIN)/chatclone chat --run-name demo; \
