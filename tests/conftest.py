@@ -317,3 +317,24 @@ def finished_gpt2_run(tmp_path_factory, tiny_gpt2) -> Path:
             tensorboard=False,
         )
     )
+
+
+class Killed(Exception):
+    """What a test's `on_step` raises to stop a training run as a kill would."""
+
+
+def kill_at(step_to_kill: int):
+    """An `on_step` callback that stops training once `step_to_kill` is done."""
+
+    def on_step(step: int) -> None:
+        if step == step_to_kill:
+            raise Killed
+
+    return on_step
+
+
+def weights(run_dir):
+    """The state dict of the model saved in `run_dir`."""
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(run_dir).state_dict()

@@ -6,30 +6,12 @@ import warnings
 
 import pytest
 import torch
-from conftest import RESUME_RECIPE, tiny_options
+from conftest import RESUME_RECIPE, Killed, kill_at, tiny_options, weights
 
 from chatclone import cli
 from chatclone.errors import ChatcloneError
 from chatclone.training import checkpoint
 from chatclone.training.loop import train
-
-
-class Killed(Exception):
-    pass
-
-
-def kill_at(step_to_kill: int):
-    def on_step(step: int) -> None:
-        if step == step_to_kill:
-            raise Killed
-
-    return on_step
-
-
-def weights(run_dir):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(run_dir).state_dict()
 
 
 def fake_checkpoint(root, step: int):

@@ -7,31 +7,13 @@ import shlex
 
 import pytest
 import torch
-from conftest import RESUME_RECIPE, copy_run, tiny_options
+from conftest import RESUME_RECIPE, Killed, copy_run, kill_at, tiny_options, weights
 
 from chatclone import atomic, cli, rundir
 from chatclone.errors import ChatcloneError
 from chatclone.rundir import RunDir
 from chatclone.training import finish
 from chatclone.training.loop import train
-
-
-class Killed(Exception):
-    pass
-
-
-def kill_at(step_to_kill: int):
-    def on_step(step: int) -> None:
-        if step == step_to_kill:
-            raise Killed
-
-    return on_step
-
-
-def weights(run_dir):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(run_dir).state_dict()
 
 
 def assert_same_weights(a_dir, b_dir) -> None:

@@ -19,7 +19,7 @@ import textwrap
 
 import pytest
 import torch
-from conftest import RESUME_RECIPE, tiny_options
+from conftest import RESUME_RECIPE, tiny_options, weights
 
 from chatclone.rundir import RunDir
 
@@ -113,12 +113,6 @@ def child(script, options: dict, kind: str | None, skip: int) -> bool:
             return True
     assert proc.wait() == 0
     return False
-
-
-def weights(run_dir):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(run_dir).state_dict()
 
 
 @pytest.mark.slow

@@ -5,33 +5,15 @@ import json
 
 import pytest
 import torch
-from conftest import RESUME_RECIPE, tiny_options
+from conftest import RESUME_RECIPE, Killed, kill_at, tiny_options, weights
 
 from chatclone import cli
 from chatclone.config import TrainConfig
 from chatclone.training.loop import train
 
 
-class Killed(Exception):
-    pass
-
-
-def kill_at(step_to_kill: int):
-    def on_step(step: int) -> None:
-        if step == step_to_kill:
-            raise Killed
-
-    return on_step
-
-
 def options(tmp_path, data, model, run_name: str) -> TrainConfig:
     return tiny_options(tmp_path / "runs", data, model, run_name, **RESUME_RECIPE)
-
-
-def weights(run_dir):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(run_dir).state_dict()
 
 
 def test_resume_needs_only_the_run_name(

@@ -8,17 +8,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import tiny_options
+from conftest import Killed, tiny_options
 
 from chatclone import cli
 from chatclone.errors import ChatcloneError
 from chatclone.rundir import RunDir
 from chatclone.training import guard
 from chatclone.training.loop import train
-
-
-class Killed(Exception):
-    pass
 
 
 def dead_pid() -> int:

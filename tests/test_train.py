@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import chatistics_records, copy_run, same_training, tiny_options
+from conftest import chatistics_records, copy_run, same_training, tiny_options, weights
 
 from chatclone.config import TrainConfig
 from chatclone.errors import ChatcloneError
@@ -32,12 +32,6 @@ def copy_of(run: TrainConfig, tmp_path) -> Path:
     """A private copy of the run as tmp_path/runs/r, the folder `config(tmp_path, run.data, ...)`
     names."""
     return copy_run(run.run_dir, tmp_path / "runs")
-
-
-def weights(run_dir):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(run_dir).state_dict()
 
 
 def test_run_folder_is_a_standard_model_and_describes_itself(four_step_run, tiny_model):

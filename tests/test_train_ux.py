@@ -9,7 +9,7 @@ import re
 
 import pytest
 import torch
-from conftest import RESUME_RECIPE, copy_run, same_training, tiny_options
+from conftest import RESUME_RECIPE, copy_run, same_training, tiny_options, weights
 
 from chatclone import cli
 from chatclone.config import TrainConfig
@@ -24,12 +24,6 @@ from chatclone.training.loop import train
 def options(tmp_path, data, model, run_name: str = "r", **kw) -> TrainConfig:
     """The options of `uninterrupted_gpt2_run` (6 steps of 1 x 2, a checkpoint every 2)."""
     return tiny_options(tmp_path / "runs", data, model, run_name, **{**RESUME_RECIPE, **kw})
-
-
-def weights(run_dir):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(run_dir).state_dict()
 
 
 def same_weights(a, b) -> bool:
