@@ -43,6 +43,16 @@ class PromptFormat:
         found = [i for i in (text.find(m) for m in (*self.stop_texts, *extra) if m) if i >= 0]
         return min(found) if found else None
 
+    def _template_stop_ids(self) -> set[int]:
+        """A chat template's turn ends: EOS, any special token, and each stop text that is
+        one token of the vocabulary."""
+        single = (self._single_token(s) for s in self.stop_texts)
+        return (
+            PromptFormat.stop_ids(self)
+            | set(self.tokenizer.all_special_ids)
+            | {i for i in single if i is not None}
+        )
+
     def _single_token(self, text: str) -> int | None:
         """The id of `text` if the vocabulary has it as one token."""
         tid = self.tokenizer.convert_tokens_to_ids(text)
@@ -92,12 +102,7 @@ class NativePrompt(PromptFormat):
         return self.fmt.encode_prompt(self.tokenizer, turns)
 
     def stop_ids(self) -> set[int]:
-        single = (self._single_token(s) for s in self.stop_texts)
-        return (
-            super().stop_ids()
-            | set(self.tokenizer.all_special_ids)
-            | {i for i in single if i is not None}
-        )
+        return self._template_stop_ids()
 
 
 PROBE, PROBE2 = "chatcloneprobe", "chatcloneprobetwo"
@@ -150,12 +155,7 @@ class TemplatePrompt(PromptFormat):
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def stop_ids(self) -> set[int]:
-        single = (self._single_token(s) for s in self.stop_texts)
-        return (
-            super().stop_ids()
-            | set(self.tokenizer.all_special_ids)
-            | {i for i in single if i is not None}
-        )
+        return self._template_stop_ids()
 
 
 def alternating(messages: list[dict]) -> list[dict]:
