@@ -1,7 +1,8 @@
-"""The two prompt styles a run can be trained and chatted in (`--prompt-style`).
+"""The prompt styles a run can be trained and chatted in (`--prompt-style`).
 
 `tags` is the workshop's format (`SpeakerFormat`: `<speaker2> ...` / `<speaker1> ...` lines,
-two new special tokens); `native` is the instruct model's own chat template: the other side
+two new special tokens); `named` is `tags` for group chats: the other side's lines say who
+spoke (`<speaker2> Name: ...`), the persona's lines are unchanged; `native` is the instruct model's own chat template: the other side
 speaks as the user, the persona as the assistant, after a system line. `ChatTemplateFormat`
 learns the template's wrappers once, by rendering probe messages, and then encodes turn by
 turn like `SpeakerFormat` does, so training masks and windows turns the same way for both
@@ -14,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatclone.errors import ChatcloneError
-from chatclone.speaker_format import FORMAT, PERSONA, SpeakerFormat, Turn
+from chatclone.speaker_format import FORMAT, NAMED, PERSONA, SpeakerFormat, Turn
 
-STYLES = ("auto", "native", "tags")
+STYLES = ("auto", "native", "tags", "named")
+TAG_STYLES = ("tags", "named")  # the styles written with speaker tags (new special tokens)
 P1, P2, P3, SYS = (
     "chatcloneprobeone",
     "chatcloneprobetwo",
@@ -147,6 +149,13 @@ def run_format(tokenizer, style: str = "tags", system: str = "") -> RunFormat:
     from before prompt styles, which trained with speaker tags."""
     if style == "native":
         return ChatTemplateFormat.of(tokenizer, system)
+    if style == "named":
+        return NAMED
     if style not in ("tags", "auto"):
         raise ChatcloneError(f"--prompt-style {style!r}: choose one of {', '.join(STYLES)}")
     return FORMAT
+
+
+def tag_format(style: str) -> SpeakerFormat | None:
+    """The speaker tags a run of this (resolved) style adds to the tokenizer, or None."""
+    return FORMAT if style in TAG_STYLES else None

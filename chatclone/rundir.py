@@ -210,7 +210,7 @@ class RunDir:
             )
         parts: dict[str, list[Dialogue]] = {"train": [], "heldout": []}
         for d in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
-            turns = tuple(Turn(s, t) for s, t in d["turns"])
+            turns = tuple(Turn(*t) for t in d["turns"])  # [speaker, text(, name)]
             parts[d["split"]].append(Dialogue(d["id"], turns, d["conversation"]))
         return parts["train"], parts["heldout"]
 
@@ -297,4 +297,4 @@ def is_model_dir(path: Path) -> bool:
 
 
 def turns(d: Dialogue) -> list[list[str]]:
-    return [[t.speaker, t.text] for t in d.turns]
+    return [[t.speaker, t.text, t.name] if t.name else [t.speaker, t.text] for t in d.turns]

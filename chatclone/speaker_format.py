@@ -1,8 +1,9 @@
 """THE speaker format: how turns become text and tokens, and where a turn ends.
 
 A dialogue is a list of turns, each spoken by the persona (the voice the model learns,
-`<speaker1>`) or by the other side (`<speaker2>`), one turn a line. `SpeakerFormat` is the only
-place that knows this: training renders and encodes with it, the reply engine builds its prompt
+`<speaker1>`) or by the other side (`<speaker2>`), one turn a line. In the named style
+(`--prompt-style named`, for group chats) the other side's lines also say who spoke:
+`<speaker2> Name: text`. `SpeakerFormat` is the only place that knows this: training renders and encodes with it, the reply engine builds its prompt
 and ends the reply with it, and the exports take their chat templates (and Ollama's stops) from it.
 """
 
@@ -13,18 +14,21 @@ import unicodedata
 from dataclasses import dataclass
 
 PERSONA, OTHER = 1, 2
+DEFAULT_NAME = "You"  # the named style's name for an other-side turn that carries none
 
 
 @dataclass(frozen=True)
 class Turn:
     speaker: int  # PERSONA or OTHER
     text: str
+    name: str = ""  # who spoke (the sender's name or stand-in), kept for the named style only
 
-    def __init__(self, speaker: int, text: str) -> None:  # cheaper than the generated one
+    def __init__(self, speaker: int, text: str, name: str = "") -> None:  # cheaper than generated
         if speaker != PERSONA and speaker != OTHER:
             raise ValueError(f"speaker must be {PERSONA} or {OTHER}, got {speaker!r}")
         object.__setattr__(self, "speaker", speaker)
         object.__setattr__(self, "text", text)
+        object.__setattr__(self, "name", name)
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,12 @@ class Dialogue:
 
 @dataclass(frozen=True)
 class SpeakerFormat:
-    """One turn per line: `<speaker1> text` for the persona, `<speaker2> text` for the other side."""
+    """One turn per line: `<speaker1> text` for the persona, `<speaker2> text` for the other side;
+    with `names`, `<speaker2> Name: text` (a turn without a name speaks as DEFAULT_NAME)."""
 
     persona_tag: str = "<speaker1>"
     other_tag: str = "<speaker2>"
+    names: bool = False
 
     @property
     def tags(self) -> tuple[str, str]:
@@ -54,10 +60,13 @@ class SpeakerFormat:
 
     def body(self, turn: Turn) -> str:
         """What follows the tag on a turn's line (the tag itself is one special token)."""
+        if self.names and turn.speaker == OTHER:
+            return f" {turn.name or DEFAULT_NAME}: {turn.text}\n"
         return f" {turn.text}\n"
 
     def render(self, turns: list[Turn] | tuple[Turn, ...]) -> str:
-        if type(self).tag is SpeakerFormat.tag and type(self).body is SpeakerFormat.body:
+        plain = type(self).tag is SpeakerFormat.tag and type(self).body is SpeakerFormat.body
+        if plain and not self.names:
             persona, other = self.persona_tag, self.other_tag  # the same text, no calls per turn
             return "".join(
                 [f"{persona if t.speaker == PERSONA else other} {t.text}\n" for t in turns]
@@ -73,7 +82,12 @@ class SpeakerFormat:
         for line in text.splitlines():
             for speaker in (PERSONA, OTHER):
                 if line.startswith(self.tag(speaker)):
-                    turns.append(Turn(speaker, line[len(self.tag(speaker)) :].strip()))
+                    text = line[len(self.tag(speaker)) :].strip()
+                    name, colon, said = text.partition(": ")
+                    if self.names and speaker == OTHER and colon:
+                        turns.append(Turn(speaker, said, name))
+                    else:
+                        turns.append(Turn(speaker, text))
         return turns
 
     @property
@@ -114,7 +128,8 @@ class SpeakerFormat:
 
     def key(self) -> dict:
         """What the tokenised-data cache is keyed by."""
-        return {"persona_tag": self.persona_tag, "other_tag": self.other_tag}
+        key = {"persona_tag": self.persona_tag, "other_tag": self.other_tag}
+        return {**key, "names": True} if self.names else key
 
     def encode_prompt(self, tokenizer, history: list[Turn] | tuple[Turn, ...]) -> list[int]:
         """The prompt: the history's turns, then the persona's tag that opens the reply."""
@@ -123,6 +138,7 @@ class SpeakerFormat:
 
 
 FORMAT = SpeakerFormat()
+NAMED = SpeakerFormat(names=True)  # --prompt-style named: the same tags, the other side named
 
 # Cc (controls), bidi marks and the BOM, except the whitespace we turn into spaces. Other
 # format characters stay: ZWJ/ZWNJ join emoji (👩🏻‍⚖️) and spell Persian and Indic words.

@@ -163,6 +163,7 @@ def selection_rules(cfg: TrainConfig) -> SelectionRules:
         merge_consecutive=cfg.merge_consecutive,
         session_gap_hours=cfg.session_gap_hours,
         min_words=cfg.min_words,
+        keep_names=cfg.prompt_style == "named",
     )
 
 

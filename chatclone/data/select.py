@@ -39,6 +39,9 @@ class SelectionRules:
     # Persona turns with fewer words are left out (0: none), e.g. 3 drops "Yes." and "Uh-huh.";
     # the other side's turns around one left out then merge (with merge_consecutive).
     min_words: int = 0
+    # The named style (`--prompt-style named`): each of the other side's turns keeps its
+    # sender's name (the stand-in when redacted), and only one sender's messages merge.
+    keep_names: bool = False
 
 
 @dataclass
@@ -102,6 +105,8 @@ def _session_turns(
     speakers = [PERSONA if o else OTHER for o in map(_outgoing, msgs)]
     bounds = zip(cuts, cuts[1:] + [len(msgs)])
     sessions = [k for k, (a, b) in enumerate(bounds) for _ in range(b - a)]
+    if opts.keep_names:
+        return _named_session_turns(msgs, sessions, speakers, texts, opts, stats)
     kept = [x for x in zip(sessions, speakers, texts) if x[2]]
     stats.empty_after_cleaning += len(texts) - len(kept)
     if opts.merge_consecutive:
@@ -112,6 +117,34 @@ def _session_turns(
         stats.merged += len(kept) - len(turns)
     else:
         turns = [(k, Turn(s, t)) for k, s, t in kept]
+    if opts.min_words:
+        turns = _drop_short(turns, opts, stats)
+    return [(k, tuple(map(_second, run))) for k, run in groupby(turns, _first)]
+
+
+def _named_session_turns(
+    msgs: Sequence[Message],
+    sessions: list[int],
+    speakers: list[int],
+    texts: list[str],
+    opts: SelectionRules,
+    stats: SelectionStats,
+) -> list[tuple[int, tuple[Turn, ...]]]:
+    """`_session_turns` for the named style: the other side's turns carry their sender's name,
+    and consecutive messages merge only when one sender wrote them."""
+    names = {s: clean_text(s) for s in dict.fromkeys(map(_sender, msgs))}
+    who = ["" if p == PERSONA else names[m.sender] for p, m in zip(speakers, msgs)]
+    kept = [x for x in zip(sessions, speakers, texts, who) if x[2]]
+    stats.empty_after_cleaning += len(texts) - len(kept)
+    if opts.merge_consecutive:
+        sep = opts.merge_separator
+        turns = [
+            (k, Turn(s, sep.join(map(_third, run)), n))
+            for (k, s, n), run in groupby(kept, itemgetter(0, 1, 3))
+        ]
+        stats.merged += len(kept) - len(turns)
+    else:
+        turns = [(k, Turn(s, t, n)) for k, s, t, n in kept]
     if opts.min_words:
         turns = _drop_short(turns, opts, stats)
     return [(k, tuple(map(_second, run))) for k, run in groupby(turns, _first)]
@@ -130,8 +163,8 @@ def _drop_short(
         return kept
     sep = opts.merge_separator
     return [
-        (k, Turn(s, sep.join(t.text for _, t in run)))
-        for (k, s), run in groupby(kept, lambda x: (x[0], x[1].speaker))
+        (k, Turn(s, sep.join(t.text for _, t in run), n))
+        for (k, s, n), run in groupby(kept, lambda x: (x[0], x[1].speaker, x[1].name))
     ]
 
 

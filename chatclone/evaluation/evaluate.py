@@ -179,6 +179,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
         from chatclone.quiet import quiet_libraries
         from chatclone.training.models import cache_dir, load_base, load_trained, pick_device
     from chatclone.evaluation.metrics import mean_words
+    from chatclone.prompt_style import tag_format
 
     quiet_libraries()
     run = RunDir.of(cfg).require(model=True)
@@ -189,7 +190,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
     models = {"trained": (run.name, lambda: load_trained(run.path, dtype=dtype))}
     if cfg.base:
         base = Path(train_cfg.model).name or train_cfg.model
-        tags = FORMAT if train_cfg.prompt_style == "tags" else None
+        tags = tag_format(train_cfg.prompt_style)
         models["base"] = (base, lambda: load_base(train_cfg.model, tags))
     ctxs = contexts(val_dialogues, cfg.context_count)
     result: dict = {

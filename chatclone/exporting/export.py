@@ -1,7 +1,8 @@
 """`chatclone export`: a trained run as a merged Hugging Face folder, a GGUF file, or an Ollama model.
 
 Every target carries the speaker format: the HF folder's tokenizer and the GGUF file get a chat
-template that renders `<speaker1>`/`<speaker2>` turns exactly like `SpeakerFormat`, and the
+template that renders `<speaker1>`/`<speaker2>` turns exactly like `SpeakerFormat` (in a named
+run, a user message's `name` names its line), and the
 Ollama `Modelfile` renders the same turns and stops where chat stops (either tag, the newline
 that closes a turn, EOS), so exported models end their turn where `chatclone chat` does. No torch at import time: the CLI imports this module.
 """
@@ -20,7 +21,7 @@ from chatclone.options import Group, Options, opt
 from chatclone.prompt_style import ChatTemplateFormat, RunFormat, plain_ids, run_format
 from chatclone.rundir import RunDir
 from chatclone.sampling import SamplingOptions
-from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
+from chatclone.speaker_format import DEFAULT_NAME, FORMAT, OTHER, PERSONA, Turn
 
 TARGETS = ("hf", "gguf", "ollama")
 
@@ -85,9 +86,14 @@ def chat_template(fmt: RunFormat = FORMAT) -> str:
     if isinstance(fmt, ChatTemplateFormat):
         return native_chat_template(fmt)
 
+    # A named run's user lines say who speaks: the message's `name`, else the default name.
+    given = "message['name'] is defined and message['name']"
+    name = f"' + (message['name'] if {given} else '{DEFAULT_NAME}') + '"
+
     def line(speaker: int) -> str:
-        head, tail = fmt.body(Turn(speaker, "\0")).split("\0")
-        return fmt.tag(speaker) + head + "' + message['content'] + '" + tail.replace("\n", "\\n")
+        head, tail = fmt.body(Turn(speaker, "\0", "\1")).split("\0")
+        content = "' + message['content'] + '"
+        return fmt.tag(speaker) + head.replace("\1", name) + content + tail.replace("\n", "\\n")
 
     return (
         "{%- for message in messages -%}"
@@ -99,7 +105,8 @@ def chat_template(fmt: RunFormat = FORMAT) -> str:
 
 
 def ollama_template(fmt: RunFormat = FORMAT) -> str:
-    """Go template for Ollama's TEMPLATE, rendering `.Messages` like the run's format does."""
+    """Go template for Ollama's TEMPLATE, rendering `.Messages` like the run's format does.
+    Ollama's messages carry no name: in a named run every user line speaks as the default name."""
     if isinstance(fmt, ChatTemplateFormat):
         (u0, u1), (a0, a1) = fmt.user, fmt.assistant
         return (

@@ -19,7 +19,15 @@ from chatclone import atomic
 from chatclone.errors import ChatcloneError
 from chatclone.rundir import RunDir
 from chatclone.sampling import ChatConfig, ReplyConfig, SamplingOptions
-from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn, clean_text
+from chatclone.speaker_format import (
+    FORMAT,
+    NAMED,
+    OTHER,
+    PERSONA,
+    SpeakerFormat,
+    Turn,
+    clean_text,
+)
 
 HELP = (
     "Commands: /history (or h) shows the conversation, /reset starts over, /save FILE "
@@ -34,12 +42,28 @@ def load_engine(cfg: ReplyConfig):
     return load(RunDir.of(cfg), cfg.load, base=cfg.base)
 
 
-def opening_turns(texts: list[str]) -> list[Turn]:
-    return [Turn(OTHER if i % 2 == 0 else PERSONA, t) for i, t in enumerate(texts)]
+def opening_turns(cfg: ReplyConfig) -> list[Turn]:
+    """`--opening`: the other side's turns (said by `--user-name`) alternate with the persona's."""
+    return [
+        Turn(OTHER, t, user_name(cfg)) if i % 2 == 0 else Turn(PERSONA, t)
+        for i, t in enumerate(cfg.opening)
+    ]
 
 
-def print_history(history: list[Turn], out: TextIO) -> None:
-    out.write(FORMAT.render(history) or "(no history yet)\n")
+def user_name(cfg: ReplyConfig) -> str:
+    """The name the user's turns carry (shown to the model only in the named style)."""
+    return clean_text(cfg.user_name)
+
+
+def shown_format(engine) -> SpeakerFormat:
+    """How /history and /save write the conversation: speaker tags, with the names in a
+    named run."""
+    fmt = getattr(getattr(engine, "prompt", None), "fmt", FORMAT)
+    return NAMED if getattr(fmt, "names", False) else FORMAT
+
+
+def print_history(history: list[Turn], out: TextIO, fmt: SpeakerFormat = FORMAT) -> None:
+    out.write(fmt.render(history) or "(no history yet)\n")
 
 
 def reply_once(cfg: ReplyConfig, message: str) -> str:
@@ -47,18 +71,18 @@ def reply_once(cfg: ReplyConfig, message: str) -> str:
     text = clean_text(message)
     if not text:
         raise ChatcloneError("the message is empty; give the text to reply to")
-    history = opening_turns(cfg.opening) + [Turn(OTHER, text)]
+    history = opening_turns(cfg) + [Turn(OTHER, text, user_name(cfg))]
     return engine.generate(history, cfg, generator=engine.generator(cfg.seed)).text
 
 
 def run_chat(cfg: ChatConfig, stdin: TextIO, out: TextIO, engine=None) -> int:
     engine = engine or load_engine(cfg)
-    session = Session(cfg, opening_turns(cfg.opening), engine)
+    session = Session(cfg, opening_turns(cfg), engine)
     interactive = stdin.isatty() and not cfg.quiet
     if not cfg.quiet:
         who = "the base model of run" if cfg.base else "run"
         out.write(f"Chatting with {who} {cfg.run_name!r}. {HELP}\n")
-        print_history(session.history, out)
+        print_history(session.history, out, shown_format(engine))
     while True:
         if interactive:
             out.write("you> ")
@@ -83,7 +107,7 @@ def run_chat(cfg: ChatConfig, stdin: TextIO, out: TextIO, engine=None) -> int:
             continue
         if not interactive and not cfg.quiet:
             out.write(f"you> {text}\n")
-        session.history.append(Turn(OTHER, text))
+        session.history.append(Turn(OTHER, text, user_name(cfg)))
         if not cfg.quiet:
             out.write("bot> ")
         reply = engine.generate(
@@ -143,11 +167,11 @@ class Session:
         name, _, arg = line.partition(" ")
         arg = arg.strip()
         if name in ("h", "/history"):
-            print_history(self.history, out)
+            print_history(self.history, out, shown_format(self.engine))
         elif name == "/help":
             out.write(HELP + "\n")
         elif name == "/reset":
-            self.history = opening_turns(self.cfg.opening)
+            self.history = opening_turns(self.cfg)
             self.reseed()
             if not self.cfg.quiet:
                 out.write("(conversation reset)\n")
@@ -163,7 +187,8 @@ class Session:
             raise ChatcloneError("/save needs a file name, e.g. /save chat.txt")
         path = Path(arg).expanduser()
         try:
-            atomic.write_text(path, FORMAT.render(self.history), make_parents=False)
+            text = shown_format(self.engine).render(self.history)
+            atomic.write_text(path, text, make_parents=False)
         except OSError as e:
             raise ChatcloneError(
                 f"could not write {path}: {e.strerror}; pick another file"

@@ -3,7 +3,9 @@ sampling options for the reply engine (or an `ApiError` with the status and the 
 
 Roles map onto the speaker format: `user` -> the other side (`<speaker2>`), `assistant` -> the
 persona (`<speaker1>`); `system`/`developer` messages are ignored (a persona model was never
-trained to follow instructions).
+trained to follow instructions). A user message's `name` says who speaks in a group chat: a run
+trained with `--prompt-style named` sees it (`<speaker2> Name: text`; without one, the style's
+default name), other runs ignore it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
     role: Literal["system", "developer", "user", "assistant"]
     content: str | list[dict] | None = None
+    name: str | None = None
 
     def text(self) -> str:
         if isinstance(self.content, list):  # content parts: keep the text ones
@@ -78,7 +81,15 @@ def error_response(e: ApiError) -> JSONResponse:
 
 
 def history_of(req: CompletionRequest) -> list[Turn]:
-    turns = [Turn(ROLES[m.role], clean_text(m.text())) for m in req.messages if m.role in ROLES]
+    turns = [
+        Turn(
+            ROLES[m.role],
+            clean_text(m.text()),
+            clean_text(m.name or "") if m.role == "user" else "",
+        )
+        for m in req.messages
+        if m.role in ROLES
+    ]
     turns = [t for t in turns if t.text]
     if not turns:
         raise ApiError(400, "messages: no user or assistant message with text to reply to")

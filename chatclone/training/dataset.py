@@ -114,7 +114,8 @@ def cache_key(dialogues: list[Dialogue], tokenizer, fmt: RunFormat, block_size: 
         ).encode()
     )
     for d in dialogues:
-        h.update(json.dumps([d.id, [(t.speaker, t.text) for t in d.turns]]).encode())
+        turns = [(t.speaker, t.text, t.name) if t.name else (t.speaker, t.text) for t in d.turns]
+        h.update(json.dumps([d.id, turns]).encode())
     return h.hexdigest()[:32]
 
 

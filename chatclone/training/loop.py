@@ -22,8 +22,8 @@ from typing import Callable
 
 from chatclone import rundir
 from chatclone.config import TrainConfig
+from chatclone.prompt_style import tag_format
 from chatclone.rundir import RunDir
-from chatclone.speaker_format import FORMAT
 from chatclone.training import checkpoint, guard, plan
 from chatclone.training.best import save_best
 from chatclone.training.dataset import (
@@ -112,11 +112,12 @@ def _train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pa
     run = RunDir.of(cfg)
     run_dir = run.path
     set_seed(cfg.seed)
+    if cfg.prompt_style == "auto" and cfg.resume:  # the run goes on in its saved style
+        cfg = cfg.replace(prompt_style=run_style(cfg) or "auto")
     loaded = load_dialogues(cfg)  # bad data fails before the model is loaded
     if cfg.prompt_style == "auto":  # the run folder saves the style it resolved to
-        saved = run_style(cfg) if cfg.resume else None
-        cfg = cfg.replace(prompt_style=saved or resolve_prompt_style(cfg.model, "auto"))
-    model, tokenizer = load_base(cfg.model, FORMAT if cfg.prompt_style == "tags" else None)
+        cfg = cfg.replace(prompt_style=resolve_prompt_style(cfg.model, "auto"))
+    model, tokenizer = load_base(cfg.model, tag_format(cfg.prompt_style))
     examples, val_examples, data_key, info, split = prepare_data(cfg, tokenizer, loaded)
     if cfg.lora:
         from chatclone.training import lora
@@ -128,7 +129,7 @@ def _train(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Pa
             cfg.lora_alpha,
             cfg.lora_dropout,
             cfg.lora_target or None,
-            FORMAT if cfg.prompt_style == "tags" else None,
+            tag_format(cfg.prompt_style),
         )
     persona_only = cfg.train_on == "persona"
     world = accelerator.num_processes

@@ -103,6 +103,7 @@ def plan(
     style = {
         "native": "the model's chat template (--prompt-style native)",
         "tags": "speaker tags (--prompt-style tags)",
+        "named": "speaker tags with each sender's name (--prompt-style named)",
     }.get(cfg.prompt_style, cfg.prompt_style)
     recipe = (
         f"Recipe: dialogues written in {style}; loss on {who}; learning rate {cfg.lr:g}, "
