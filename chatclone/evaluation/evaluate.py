@@ -21,7 +21,7 @@ from chatclone.evaluation.options import EvalConfig
 from chatclone.evaluation.progress import Progress
 from chatclone.evaluation.style import profile
 from chatclone.rundir import RunDir
-from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Dialogue, Turn
+from chatclone.speaker_format import FORMAT, NAMED, OTHER, PERSONA, Dialogue, Turn
 
 SHOWN = 12  # held-out replies shown side by side in the report
 
@@ -151,7 +151,7 @@ def score_model(
         "metrics": reply_metrics(replies, raws, [c.reference for c in ctxs], tags) if ctxs else {},
         "samples": [
             {
-                "context": FORMAT.render(c.history[-2:]),
+                "context": (NAMED if style[0] == "named" else FORMAT).render(c.history[-2:]),
                 "reference": c.reference,
                 "reply": r,
                 "raw": raw,
