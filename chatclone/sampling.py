@@ -20,9 +20,17 @@ class LoadOptions(Group):
     section = "model"
     weights: str = opt(
         "float32",
-        "precision of the weights when replying: bfloat16 halves the "
-        "memory read per token (about 1.5x faster on CPU, see docs/benchmarks.md)",
-        choices=["float32", "bfloat16"],
+        "precision of the weights when replying: bfloat16 (torch) halves the memory read per "
+        "token; int8 and int4 (onnx backend) read a quarter and an eighth, for faster replies "
+        "that differ slightly (see docs/benchmarks.md)",
+        choices=["float32", "bfloat16", "int8", "int4"],
+    )
+    backend: str = opt(
+        "auto",
+        "what computes the model: onnx (ONNX Runtime, about 2x faster on CPU, same replies at "
+        "float32; converted once into the run folder) or torch; auto takes onnx where it is "
+        "installed and can run the model, else torch (CHATCLONE_BACKEND sets what auto means)",
+        choices=["auto", "torch", "onnx"],
     )
     device: str = opt("auto", "auto picks CUDA, then MPS, then CPU", choices=DEVICES)
 

@@ -49,6 +49,9 @@ def _session_cache(tmp_path_factory):
     # private records) under the test session's folder too, never in the user's cache.
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CHATCLONE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        # Runs load on torch unless a test asks for another backend (tests/test_backend_onnx.py):
+        # fixtures' run folders stay as they were trained, and replies compare with torch's.
+        mp.setenv("CHATCLONE_BACKEND", "torch")
         yield
 
 

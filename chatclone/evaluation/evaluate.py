@@ -100,6 +100,7 @@ def score_model(
     name: str = "trained",
     base: bool = False,
     style: tuple[str, str] = ("tags", ""),
+    decoder=None,
 ) -> dict:
     """Replies, probes, perplexity (and the audit) of one model. A `base` model is prompted
     in its own chat template when it has one (an instruct model's natural format), not with
@@ -109,7 +110,7 @@ def score_model(
     from chatclone.prompt_style import run_format
 
     show = show or Progress(False)
-    engine = ReplyEngine(model, tokenizer, prompt_format(tokenizer, base, *style))
+    engine = ReplyEngine(model, tokenizer, prompt_format(tokenizer, base, *style), decoder=decoder)
     tags = getattr(engine.prompt, "fmt", FORMAT).tags  # what opens a turn: self-talk
     ctxs = contexts(val_dialogues, cfg.context_count)
     messages = cfg.probe_messages
@@ -176,6 +177,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
     with show.phase("Loading torch") if cold else nullcontext():
         import torch
 
+        from chatclone.inference.backends import decoder_for
         from chatclone.quiet import quiet_libraries
         from chatclone.training.models import cache_dir, load_base, load_trained, pick_device
     from chatclone.evaluation.metrics import mean_words
@@ -186,7 +188,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
     train_cfg = run.read_config()
     train_dialogues, val_dialogues = run.read_dialogues()
     device = pick_device(cfg.device)
-    dtype = getattr(torch, cfg.weights)
+    dtype = torch.bfloat16 if cfg.weights == "bfloat16" else torch.float32  # int8/int4: onnx
     models = {"trained": (run.name, lambda: load_trained(run.path, dtype=dtype))}
     if cfg.base:
         base = Path(train_cfg.model).name or train_cfg.model
@@ -223,6 +225,9 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
         with show.phase(f"Loading the {name} model ({label}) on {device}"):
             model, tokenizer = load()
             model.to(device=device, dtype=dtype).eval()
+            decoder = decoder_for(
+                run, train_cfg.model if name == "base" else None, model, tokenizer, cfg
+            )
         result["models"][name] = score_model(
             model,
             tokenizer,
@@ -234,8 +239,9 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
             name,
             base=name == "base",
             style=style,
+            decoder=decoder,
         )
-        del model
+        del model, decoder
         if name == "base":
             base_cache.save(cache, base_key, result["models"][name])
     if "base" in models:

@@ -18,6 +18,7 @@ import time
 from typing import Callable
 
 from chatclone.errors import ChatcloneError
+from chatclone.inference.backends import TorchRun, decoder_for
 from chatclone.inference.formats import PromptFormat, SpeakerPrompt, prompt_format
 from chatclone.inference.guard import GUARD_TURNS, LoopGuard, Written
 from chatclone.inference.length import DEFAULT_BUDGET, reply_budget, sentence_end
@@ -37,9 +38,11 @@ class ReplyEngine:
         tokenizer,
         fmt: SpeakerFormat | PromptFormat = FORMAT,
         max_new_tokens: int = DEFAULT_BUDGET,
+        decoder=None,
     ):
         model.eval()
         self.model, self.tokenizer = model, tokenizer
+        self.decoder = decoder  # another backend's logits (`inference.backends`); None: torch
         self.prompt = fmt if isinstance(fmt, PromptFormat) else SpeakerPrompt(tokenizer, fmt)
         self.options: SamplingOptions = SamplingOptions()  # used when `generate` gets none
         self.max_new_tokens = max_new_tokens  # the budget when the options leave it to the run
@@ -155,16 +158,16 @@ class ReplyEngine:
         procs, greedy = processors(cfg, guard), cfg.is_greedy
         banned = self.end_ids() if cfg.min_new_tokens else list(self.stop_ids)
         ids = torch.tensor([prompt], device=device)
-        step, past = ids, None
+        budget = self.budget(cfg)
         with torch.inference_mode():
-            for n in range(self.budget(cfg)):
+            if self.decoder is not None:
+                run = self.decoder.begin(prompt, len(prompt) + budget + 1)
+            else:
+                run = TorchRun(self.model, prompt, self._cache, self._forward_kw)
+            for n in range(budget):
                 if cancel is not None and cancel.is_set():
                     return
-                out = self.model(
-                    input_ids=step, use_cache=True, **{self._cache: past}, **self._forward_kw
-                )
-                past = getattr(out, self._cache)
-                scores = out.logits[:, -1, :].float()
+                scores = run.logits().float()
                 if n < cfg.min_new_tokens:
                     scores[:, banned] = -float("inf")
                 scores = procs(ids, scores)
@@ -178,8 +181,8 @@ class ReplyEngine:
                         stopped.append(token)
                     return
                 yield token
-                step = torch.tensor([[token]], device=device)
-                ids = torch.cat([ids, step], dim=1)
+                ids = torch.cat([ids, torch.tensor([[token]], device=device)], dim=1)
+                run.push(token)
 
     def generate(
         self,
@@ -273,17 +276,20 @@ def load_engine(run: RunDir, load: LoadOptions, base: bool = False) -> ReplyEngi
     from chatclone.training.models import load_base, load_trained, pick_device
 
     quiet_libraries()
-    dtype = getattr(torch, load.weights)
+    # int8/int4 are ONNX Runtime's, converted from the float32 weights.
+    dtype = torch.bfloat16 if load.weights == "bfloat16" else torch.float32
     config = run.require(model=not base).read_config()
     if base:
         model, tokenizer = load_base(config.model)
         model.to(dtype)
     else:
         model, tokenizer = load_trained(run.path, dtype=dtype)
-    model.to(pick_device(load.device))
+    device = pick_device(load.device)
+    model.to(device)
+    decoder = decoder_for(run, config.model if base else None, model, tokenizer, load)
     fmt = prompt_format(tokenizer, base, config.prompt_style, config.system_prompt)
     try:
         dialogues = run.read_dialogues()[0]
     except ChatcloneError:  # a run from before dialogues.jsonl: the fixed default
         dialogues = []
-    return ReplyEngine(model, tokenizer, fmt, reply_budget(dialogues, fmt.turn_ids))
+    return ReplyEngine(model, tokenizer, fmt, reply_budget(dialogues, fmt.turn_ids), decoder)
