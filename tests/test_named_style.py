@@ -189,3 +189,19 @@ def test_exports_render_the_names(group_run, tmp_path):
     history = [Turn(OTHER, "lunch?", "Sam Park"), Turn(OTHER, "it's on"), Turn(PERSONA, "in")]
     assert rendered == NAMED.prompt(history)
     assert "<speaker2> You: {{ .Content }}" in ollama_template(NAMED)
+
+
+def test_eval_scores_a_named_run_with_the_names_in_its_contexts(group_run, tmp_path):
+    from conftest import copy_run
+
+    from chatclone.evaluation.evaluate import evaluate
+    from chatclone.evaluation.options import EvalConfig
+
+    runs = tmp_path / "runs"
+    copy_run(group_run.path, runs)
+    cfg = EvalConfig(run_name="run1", runs_dir=str(runs), quick=True, base=False, device="cpu")
+    result = evaluate(cfg, progress=False)
+    contexts = [s["context"] for s in result["models"]["trained"]["samples"]]
+    lines = [line for c in contexts for line in c.splitlines() if line.startswith("<speaker2>")]
+    assert lines and all(": message " in line for line in lines)  # "<speaker2> Name: message"
+    assert not any(name in c for name in OTHERS for c in contexts)
