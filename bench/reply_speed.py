@@ -203,9 +203,22 @@ def onnx_variants(model, tokenizer, folder, threads: int, skip: set[str]) -> dic
         if f"onnx-{weights}" in skip:
             continue
         path = build(model, tokenizer, folder / weights, weights)
-        data = sum(f.stat().st_size for f in path.glob("*.onnx*"))
-        out[f"chatclone onnx {weights}"] = (OnnxDecoder(path, threads), data)
+        out[f"chatclone onnx {weights}"] = (OnnxDecoder(path, threads), onnx_bytes(path))
     return out
+
+
+def onnx_bytes(folder) -> int:
+    """Bytes of an ONNX model's weights one token reads: every initializer but the input
+    embeddings (a lookup of one row), as for `weight_bytes`."""
+    import onnx
+    from onnx import helper
+
+    graph = onnx.load(str(folder / "model.onnx"), load_external_data=False).graph
+    return sum(
+        math.prod(t.dims) * helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+        for t in graph.initializer
+        if "embed_tokens" not in t.name
+    )
 
 
 def best_of(run, repeats: int) -> tuple[list[int], float, float, float]:
@@ -295,7 +308,7 @@ def main() -> None:
             ppl = f"{perplexity(quantised[name], tokenizer) / base_ppl - 1:+.1%}"
         if name in onnx:
             ppl = f"{onnx_perplexity(onnx[name][0], tokenizer) / base_ppl - 1:+.1%}"
-            sizes[name] = onnx[name][1] if "float32" not in name else weight_bytes(model)
+            sizes[name] = onnx[name][1]
         size = gguf_bytes() if "llama" in name else sizes.get(name, weight_bytes(model))
         share = size * decode / bandwidth
         rows.append((name, speed, speed / base[0], first * 1000, base[1] / first, same, ppl))
@@ -314,7 +327,6 @@ def main() -> None:
     for name, speed, *_ in rows:
         if llama and name != llama[0]:
             print(f"{name}: {speed / llama[1]:.2f}x llama.cpp")
-    print("(ONNX int8/int4 MB/token: the size of the converted files, an upper bound)")
     tmp.cleanup()
 
 

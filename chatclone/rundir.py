@@ -5,7 +5,7 @@ held out), `dialogues.jsonl` (the redacted dialogues: `eval` needs nothing else)
 and `tensorboard/`, `checkpoints/` (step-NNNNNN/ folders and `latest`, training/checkpoint.py),
 `best/` and `best.json` (the weights of the lowest validation loss), the final model
 (`config.json`, `model.safetensors` and the tokenizer; `adapter_*` for LoRA), `eval.json` and
-`report.html`. A run is *complete* when it holds a whole final model; `RunDir.require` is the
+`report.html`, and `onnx/` (conversions for the onnx reply backend). A run is *complete* when it holds a whole final model; `RunDir.require` is the
 one check, each wording naming the command that fixes it. With redaction on, `chatclone.json`
 holds the `PRIVATE` options as a hash and stand-ins; their real values stay outside `runs/`, in
 a private record (`private_path`) that `read_config` puts back.
@@ -38,8 +38,8 @@ BEST_DIR = "best"
 BEST = "best.json"
 EVAL = "eval.json"
 REPORT = "report.html"
-MODEL_CONFIG = "config.json"
-ADAPTER_CONFIG = "adapter_config.json"
+MODEL_CONFIG, ADAPTER_CONFIG = "config.json", "adapter_config.json"
+ONNX = "onnx"  # the onnx reply backend's conversions: onnx/<weights>-<key>/ (inference/backends)
 
 # Train options that apply to one invocation: `train --resume` does not read them back.
 PER_INVOCATION = ("minutes", "overwrite")

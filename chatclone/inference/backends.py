@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from chatclone.errors import ChatcloneError
+from chatclone.rundir import ONNX
 
 BACKENDS = ("auto", "torch", "onnx")
 
@@ -71,7 +72,7 @@ def run_onnx_folder(run, weights: str) -> Path:
 
     files = sorted(p for p in run.path.glob("*.safetensors"))
     stamp = ",".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
-    folder = run / "onnx" / f"{weights}-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}"
+    folder = run / ONNX / f"{weights}-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}"
     for old in folder.parent.glob(f"{weights}-*") if folder.parent.is_dir() else ():
         if old != folder:
             shutil.rmtree(old, ignore_errors=True)

@@ -50,7 +50,7 @@ class ServerOptions(Group):
     )
     threads: int | None = opt(
         None,
-        "torch threads per reply (default: the CPU cores available divided by --concurrency, "
+        "threads per reply (torch or ONNX Runtime) (default: the CPU cores available divided by --concurrency, "
         "at least 1)",
         metavar="N",
     )
