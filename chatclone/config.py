@@ -111,7 +111,7 @@ class ModelOptions(Group):
         "template: the other side as user, the persona as assistant; it measured the higher "
         "style fidelity), 'tags' (<speaker2>/<speaker1> lines, the workshop format, any model), "
         "'named' (tags for group chats: each line of the other side names its sender, "
-        "'<speaker2> Name: text'; use with --no-two-senders-only) "
+        "'<speaker2> Name: text'; group chats are kept) "
         "or 'auto' (native when the model has a chat template, else tags); chat, reply, serve, "
         "eval and export follow the run's style",
         choices=("auto", "native", "tags", "named"),

@@ -82,7 +82,7 @@ def group_run(tmp_path_factory, tiny_model):
     data = root / "group.json"
     data.write_text(json.dumps(group_records()))
     args = ["--data", str(data), "--model", str(tiny_model), "--runs-dir", str(root / "runs")]
-    args += ["--me", PERSONA_NAME, "--prompt-style", "named", "--no-two-senders-only"]
+    args += ["--me", PERSONA_NAME, "--prompt-style", "named"]  # group chats kept by itself
     args += ["--max-steps", "2", "--block-size", "96", "--min-messages", "2", "--device", "cpu"]
     assert cli.main(["train", *args, "--no-report", "--no-tensorboard"]) == 0
     return RunDir(root / "runs" / "run1")

@@ -159,7 +159,8 @@ def _title(conv: Conversation, redactor: Redactor) -> str:
 def selection_rules(cfg: TrainConfig) -> SelectionRules:
     return SelectionRules(
         min_messages=cfg.source.effective_min_messages,
-        two_senders_only=cfg.two_senders_only,
+        # The named style exists for group chats: it keeps them whatever --two-senders-only says.
+        two_senders_only=cfg.two_senders_only and cfg.prompt_style != "named",
         merge_consecutive=cfg.merge_consecutive,
         session_gap_hours=cfg.session_gap_hours,
         min_words=cfg.min_words,
