@@ -162,6 +162,30 @@ def llama_cpp_run(prompt_text: str, n: int, threads: int):
     return run
 
 
+def llama_cpp_export_run(model, tokenizer, folder, prompt: list[int], n: int, threads: int):
+    """llama.cpp on this model exported by chatclone (`export --to gguf --quant q8_0`), fed the
+    same prompt token ids: the like-for-like anchor for the int8 backend."""
+    from llama_cpp import Llama
+
+    from chatclone.exporting.export import chat_template
+    from chatclone.exporting.gguf import write_gguf
+
+    path = write_gguf(model, tokenizer, folder / "bench-q8_0.gguf", "q8_0", chat_template(), "b")
+    llm = Llama(model_path=str(path), n_threads=threads, verbose=False, n_ctx=1024)
+
+    def run(mark):
+        out = []
+        llm.reset()
+        for token in llm.generate(prompt, top_k=1, temp=0.0, reset=True):
+            mark()
+            out.append(token)
+            if len(out) == n:
+                break
+        return out
+
+    return run, path.stat().st_size
+
+
 def gguf_bytes() -> int:
     """Size of the GGUF file: its quantised weights are what llama.cpp reads per token."""
     from chatclone.training.models import embedded_gguf
@@ -269,7 +293,7 @@ def main() -> None:
         )
     for name, m in quantised.items():
         variants[name] = lambda m=m: engine_run(ReplyEngine(m, tokenizer), prompt, n)
-    onnx, tmp = {}, tempfile.TemporaryDirectory()
+    onnx, tmp, gguf_sizes = {}, tempfile.TemporaryDirectory(), {"llama.cpp Q4_1 GGUF": 0}
     if installed() and "onnx" not in skip:
         onnx = onnx_variants(model, tokenizer, Path(tmp.name), args.threads, skip)
     elif "onnx" not in skip:
@@ -283,6 +307,12 @@ def main() -> None:
 
         text = tokenizer.decode(prompt)
         variants["llama.cpp Q4_1 GGUF"] = lambda: llama_cpp_run(text, n, args.threads)
+        if "llama-q8" not in skip:
+            run, size = llama_cpp_export_run(
+                model, tokenizer, Path(tmp.name), prompt, n, args.threads
+            )
+            variants["llama.cpp q8_0 (our export)"] = lambda: run
+            gguf_sizes["llama.cpp q8_0 (our export)"] = size
     except ImportError:
         print("llama.cpp: not installed (pip install llama-cpp-python)")
 
@@ -295,6 +325,8 @@ def main() -> None:
     print(f"measured memory bandwidth (numpy copy, read + write): {bandwidth / 1e9:.1f} GB/s")
     base_ppl = perplexity(model, tokenizer)
     sizes = {name: weight_bytes(m) for name, m in quantised.items()}
+    gguf_sizes["llama.cpp Q4_1 GGUF"] = gguf_bytes()
+    sizes.update(gguf_sizes)  # GGUF files: the token embeddings included (an upper bound)
     rows, reference, base = [], None, None
     for name, make in variants.items():
         run = make()
@@ -302,14 +334,14 @@ def main() -> None:
         tokens, speed, first, decode = best_of(run, args.repeats)
         reference = reference or tokens
         base = base or (speed, first)
-        same = "yes" if tokens == reference else ("n/a" if "llama" in name else "no")
+        same = "yes" if tokens == reference else ("n/a" if "Q4_1" in name else "no")
         ppl = ""
         if name in quantised:
             ppl = f"{perplexity(quantised[name], tokenizer) / base_ppl - 1:+.1%}"
         if name in onnx:
             ppl = f"{onnx_perplexity(onnx[name][0], tokenizer) / base_ppl - 1:+.1%}"
             sizes[name] = onnx[name][1]
-        size = gguf_bytes() if "llama" in name else sizes.get(name, weight_bytes(model))
+        size = sizes.get(name) or weight_bytes(model)
         share = size * decode / bandwidth
         rows.append((name, speed, speed / base[0], first * 1000, base[1] / first, same, ppl))
         rows[-1] += (size / 1e6, decode, share)
@@ -323,10 +355,9 @@ def main() -> None:
             f"{name:30} {speed:7.1f} {ratio:7.2f} {first:8.0f} {fratio:7.2f} {same:>11} "
             f"{ppl:>11} {mb:8.0f} {decode:8.1f} {share:12.0%}"
         )
-    llama = next((r for r in rows if "llama" in r[0]), None)
-    for name, speed, *_ in rows:
-        if llama and name != llama[0]:
-            print(f"{name}: {speed / llama[1]:.2f}x llama.cpp")
+    for llama in [r for r in rows if "llama" in r[0]]:
+        print(f"against {llama[0]}: ", end="")
+        print(", ".join(f"{r[0]} {r[1] / llama[1]:.2f}x" for r in rows if "onnx" in r[0]))
     tmp.cleanup()
 
 
