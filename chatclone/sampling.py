@@ -70,9 +70,16 @@ class SamplingOptions(Group):
         "the model)",
     )
     stop: list[str] = opt([], "extra texts that end the reply", metavar="TEXT")
+    memory: int = opt(
+        0,
+        "before the conversation, show the model the persona's own replies to the K messages "
+        "of the training split most like the newest one (0: off)",
+        metavar="K",
+    )
 
     def check(self) -> None:
         must(self.temperature >= 0, "temperature", "at least 0", self.temperature)
+        must(self.memory >= 0, "memory", "at least 0", self.memory)
         must(self.top_k >= 0, "top_k", "at least 0", self.top_k)
         must(0 < self.top_p <= 1, "top_p", "above 0 and at most 1", self.top_p)
         most = self.max_new_tokens

@@ -101,6 +101,7 @@ def score_model(
     base: bool = False,
     style: tuple[str, str] = ("tags", ""),
     decoder=None,
+    memory=None,
 ) -> dict:
     """Replies, probes, perplexity (and the audit) of one model. A `base` model is prompted
     in its own chat template when it has one (an instruct model's natural format), not with
@@ -110,7 +111,9 @@ def score_model(
     from chatclone.prompt_style import run_format
 
     show = show or Progress(False)
-    engine = ReplyEngine(model, tokenizer, prompt_format(tokenizer, base, *style), decoder=decoder)
+    engine = ReplyEngine(
+        model, tokenizer, prompt_format(tokenizer, base, *style), decoder=decoder, memory=memory
+    )
     tags = getattr(engine.prompt, "fmt", FORMAT).tags  # what opens a turn: self-talk
     ctxs = contexts(val_dialogues, cfg.context_count)
     messages = cfg.probe_messages
@@ -178,6 +181,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
         import torch
 
         from chatclone.inference.backends import decoder_for
+        from chatclone.inference.memory import Memory
         from chatclone.quiet import quiet_libraries
         from chatclone.training.models import cache_dir, load_base, load_trained, pick_device
     from chatclone.evaluation.metrics import mean_words
@@ -240,6 +244,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
             base=name == "base",
             style=style,
             decoder=decoder,
+            memory=None if name == "base" else Memory(train_dialogues),  # the clone's lever
         )
         del model, decoder
         if name == "base":

@@ -22,6 +22,7 @@ from chatclone.inference.backends import TorchRun, decoder_for
 from chatclone.inference.formats import PromptFormat, SpeakerPrompt, prompt_format
 from chatclone.inference.guard import GUARD_TURNS, LoopGuard, Written
 from chatclone.inference.length import DEFAULT_BUDGET, reply_budget, sentence_end
+from chatclone.inference.memory import Memory
 from chatclone.inference.processors import processors
 from chatclone.inference.reply import Reply, settled
 from chatclone.rundir import RunDir
@@ -39,10 +40,12 @@ class ReplyEngine:
         fmt: SpeakerFormat | PromptFormat = FORMAT,
         max_new_tokens: int = DEFAULT_BUDGET,
         decoder=None,
+        memory: Memory | None = None,
     ):
         model.eval()
         self.model, self.tokenizer = model, tokenizer
         self.decoder = decoder  # another backend's logits (`inference.backends`); None: torch
+        self.memory = memory  # the training split's exchanges, for `--memory`
         self.prompt = fmt if isinstance(fmt, PromptFormat) else SpeakerPrompt(tokenizer, fmt)
         self.options: SamplingOptions = SamplingOptions()  # used when `generate` gets none
         self.max_new_tokens = max_new_tokens  # the budget when the options leave it to the run
@@ -84,6 +87,8 @@ class ReplyEngine:
         """The prompt for the last `history_turns` turns within `history_tokens`; the oldest
         turns are dropped first, and only the newest turn is ever cut (from its start)."""
         turns = list(history[-cfg.history_turns :]) if cfg.history_turns > 0 else []
+        if cfg.memory and self.memory is not None:  # the first turns dropped when long
+            turns = self.memory.recall(history, cfg.memory) + turns
         budget = self.max_positions - self.budget(cfg)
         if budget < 2:
             raise ChatcloneError(
@@ -276,20 +281,20 @@ def load_engine(run: RunDir, load: LoadOptions, base: bool = False) -> ReplyEngi
     from chatclone.training.models import load_base, load_trained, pick_device
 
     quiet_libraries()
-    # int8/int4 are ONNX Runtime's, converted from the float32 weights.
-    dtype = torch.bfloat16 if load.weights == "bfloat16" else torch.float32
+    dtype = torch.bfloat16 if load.weights == "bfloat16" else torch.float32  # int8/int4: onnx
     config = run.require(model=not base).read_config()
     if base:
         model, tokenizer = load_base(config.model)
         model.to(dtype)
     else:
         model, tokenizer = load_trained(run.path, dtype=dtype)
-    device = pick_device(load.device)
-    model.to(device)
+    model.to(pick_device(load.device))
     decoder = decoder_for(run, config.model if base else None, model, tokenizer, load)
     fmt = prompt_format(tokenizer, base, config.prompt_style, config.system_prompt)
     try:
         dialogues = run.read_dialogues()[0]
     except ChatcloneError:  # a run from before dialogues.jsonl: the fixed default
         dialogues = []
-    return ReplyEngine(model, tokenizer, fmt, reply_budget(dialogues, fmt.turn_ids), decoder)
+    memory = None if base else Memory(dialogues)  # `--memory`: the training split's exchanges
+    budget = reply_budget(dialogues, fmt.turn_ids)
+    return ReplyEngine(model, tokenizer, fmt, budget, decoder, memory)
