@@ -254,3 +254,11 @@ def test_one_generator_per_conversation_gives_different_replies_that_repeat_with
     assert engine.generate(HISTORY, seeded).text == engine.generate(HISTORY, seeded).text
     assert engine.generate(HISTORY, seeded).text == first[0]
     assert engine.generator(None) is None
+
+
+def test_control_characters_a_model_writes_never_reach_the_reply(run):
+    tokenizer = run[1]
+    script = ids(tokenizer, "Hi\x1b[31m there\x0b you\u2028") + ids(tokenizer, "next line")
+    reply, pieces = forced_reply(run, script)
+    assert reply.text == "Hi[31m there you"  # no escape, no vertical tab; U+2028 ends the turn
+    assert "".join(pieces) == reply.text and reply.ended

@@ -216,7 +216,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
             "model": train_cfg.model,
             "style": style,
             "block": train_cfg.block_size,
-            **result["settings"],
+            **{k: v for k, v in result["settings"].items() if k != "memory"},  # base: none
         },
         train_dialogues,
         val_dialogues,

@@ -24,7 +24,7 @@ from chatclone.inference.guard import GUARD_TURNS, LoopGuard, Written
 from chatclone.inference.length import DEFAULT_BUDGET, reply_budget, sentence_end
 from chatclone.inference.memory import Memory
 from chatclone.inference.processors import processors
-from chatclone.inference.reply import Reply, settled
+from chatclone.inference.reply import Reply, settled, showable
 from chatclone.rundir import RunDir
 from chatclone.sampling import LoadOptions, SamplingOptions
 from chatclone.speaker_format import FORMAT, PERSONA, SpeakerFormat, Turn
@@ -230,7 +230,7 @@ class ReplyEngine:
         for token in stream:
             first = first or time.perf_counter() - started
             new.append(token)
-            text = self.tokenizer.decode(new, skip_special_tokens=True).lstrip()
+            text = showable(self.tokenizer.decode(new, skip_special_tokens=True)).lstrip()
             cut = self.prompt.end_of_turn(text, cfg.stop)
             if cut is not None:
                 text, ended = text[:cut], True
@@ -252,7 +252,7 @@ class ReplyEngine:
         text = text.strip()
         if (
             recent is not None
-            and text == self.tokenizer.decode(new, skip_special_tokens=True).strip()
+            and text == showable(self.tokenizer.decode(new, skip_special_tokens=True)).strip()
         ):
             self.written.add(text, new)
         if on_text and len(text) > len(shown):

@@ -33,3 +33,15 @@ def settled(text: str, markers: list[str]) -> str:
             text = text[:-k]
             break
     return text.rstrip().rstrip("\ufffd")
+
+
+# Control characters a model may write but a reply must not carry (a terminal would act on
+# an escape sequence; a vertical tab breaks one-reply-a-line output); the Unicode line and
+# paragraph separators are line breaks like the newline, which ends a turn where turns are lines.
+_SHOWN = {c: None for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if chr(c) not in "\n\t"}
+_SHOWN |= {0x2028: "\n", 0x2029: "\n"}
+
+
+def showable(text: str) -> str:
+    """`text` as a reply may show it."""
+    return text.translate(_SHOWN)
