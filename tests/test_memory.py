@@ -64,7 +64,7 @@ def test_the_engine_puts_memory_before_the_conversation(tiny_model):
     assert engine.prompt_ids(history, SamplingOptions(memory=1)) == engine.encode(
         recalled + history
     )
-    assert engine.prompt_ids(history, SamplingOptions()) == engine.encode(history)
+    assert engine.prompt_ids(history, SamplingOptions(memory=0)) == engine.encode(history)
 
 
 def test_chat_and_eval_take_memory_from_the_run(run_copy, capsys):

@@ -155,7 +155,9 @@ def test_the_api_passes_a_messages_name_on(group_run):
     from chatclone.serving.serve import ServeConfig
 
     engine = load_engine(group_run, LoadOptions())
-    cfg = ServeConfig(greedy=True, max_new_tokens=4, runs_dir=str(group_run.path.parent))
+    cfg = ServeConfig(
+        greedy=True, max_new_tokens=4, memory=0, runs_dir=str(group_run.path.parent)
+    )  # memory off: the prompt is the history alone
     ask = [
         {"role": "user", "content": "lunch?", "name": "Sam Park"},
         {"role": "user", "content": "yes"},
