@@ -68,8 +68,14 @@ def build(model, tokenizer, out: Path, weights: str) -> Path:
         if done.returncode != 0 or not (target / "genai_config.json").exists():
             tail = " ".join((done.stdout + done.stderr).split()[-40:])
             raise RuntimeError(f"the model builder failed: {tail}")
-        shutil.rmtree(out, ignore_errors=True)  # a partial folder from an older version
-        os.replace(target, out)
+        if (out / "genai_config.json").exists():
+            return out  # another process converted it meanwhile: theirs is as good
+        shutil.rmtree(out, ignore_errors=True)  # not a whole conversion (none is ever left)
+        try:
+            os.replace(target, out)
+        except OSError:
+            if not (out / "genai_config.json").exists():
+                raise
     return out
 
 
