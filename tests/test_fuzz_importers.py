@@ -38,7 +38,7 @@ SEED = 20240601
 PER_FOLDER = int(os.environ.get("CHATCLONE_FUZZ_INPUTS", "160"))
 TIMEOUT_S = 5.0  # one import
 BUDGET_S = float(os.environ.get("CHATCLONE_FUZZ_BUDGET_S", "180"))  # one test's inputs
-SUFFIXES = {".txt", ".json", ".csv", ".tsv", ".jsonl", ".ndjson", ".md"}
+SUFFIXES = {".txt", ".json", ".csv", ".tsv", ".jsonl", ".ndjson", ".md", ".html"}
 FOLDERS = sorted(d.name for d in FIX.iterdir() if d.is_dir())
 TOTALS: Counter = Counter()
 

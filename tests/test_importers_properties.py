@@ -35,6 +35,7 @@ SAMPLES = {
     "chatistics": FIX / "chatistics" / "interviews_sample.json",
     "signal": FIX / "signal" / "Noor Haddad" / "chat.md",
     "imessage": FIX / "imessage" / "Sam Rivera - 12.txt",
+    "imessage-html": FIX / "imessage_html" / "Contact 1 - 5.html",
     "slack": FIX / "slack" / "Acme Slack export" / "general" / "2024-01-15.json",
     "chitchat": FIX / "chitchat" / "dataset.json",
 }

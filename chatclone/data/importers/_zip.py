@@ -20,7 +20,7 @@ from chatclone.data.importers import limits
 from chatclone.data.plain import plain, summarise
 from chatclone.errors import ChatcloneError
 
-CANDIDATE_SUFFIXES = (".txt", ".json", ".csv", ".tsv", ".jsonl", ".ndjson", ".md")
+CANDIDATE_SUFFIXES = (".txt", ".json", ".csv", ".tsv", ".jsonl", ".ndjson", ".md", ".html", ".htm")
 # Below this size a file's expansion ratio says nothing (a tiny file of spaces is no bomb).
 RATIO_FROM = 1 << 20
 UNREADABLE = (

@@ -37,6 +37,7 @@ def _builtin() -> None:
         discord,
         google,
         imessage,
+        imessage_html,
         jsonl,
         messenger,
         signal,
@@ -59,6 +60,7 @@ def _builtin() -> None:
         telegram,
         signal,
         imessage,
+        imessage_html,
         slack,
         tabular,
     ):
