@@ -60,7 +60,7 @@ def test_zip_without_a_chat(tmp_path):
         load_data(path)
     assert (
         str(err.value)
-        == f"{path}: no chat in this zip (no .txt, .json or .csv file). It holds: IMG-1.jpg. "
+        == f"{path}: no chat in this zip (no .txt, .json, .csv or .html file). It holds: IMG-1.jpg. "
         "Give the platform's chat export (or the zip it came in)."
     )
 

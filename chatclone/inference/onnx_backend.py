@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 # Architectures onnxruntime-genai's builder converts (a subset of what it lists: the ones a
 # causal chat model of ours is likely to be).
 SUPPORTED = {"llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "granite", "olmo"}
@@ -97,22 +99,23 @@ class OnnxDecoder:
 
 
 class OnnxRun:
-    def __init__(self, decoder: OnnxDecoder, prompt: list[int], length: int):
-        import numpy as np
+    """One generation: its own key/value buffer, sized for the prompt and the reply budget."""
 
-        self.np = np
+    def __init__(self, decoder: OnnxDecoder, prompt: list[int], length: int):
         params = decoder.og.GeneratorParams(decoder.model)
         params.set_search_options(max_length=length)
         self.generator = decoder.og.Generator(decoder.model, params)
         self.push_ids(prompt)
 
     def push_ids(self, ids: list[int]) -> None:
-        self.generator.append_tokens(self.np.array([ids], dtype=self.np.int32))
+        """Run the model over `ids` (the prompt, then one sampled token at a time)."""
+        self.generator.append_tokens(np.array([ids], dtype=np.int32))
 
     def push(self, token: int) -> None:
         self.push_ids([token])
 
     def logits(self):
+        """The last position's logits, a (1, vocabulary) torch tensor (no copy)."""
         import torch
 
         return torch.from_numpy(self.generator.get_logits()[:, -1, :])

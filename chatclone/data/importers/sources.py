@@ -166,7 +166,7 @@ def load_zip(path: Path, forced: Importer | None = None) -> ImportResult:
         if not members:
             names = summarise(i.filename for i in archive.infolist()) or "nothing"
             raise ChatcloneError(
-                f"{plain(path)}: no chat in this zip (no .txt, .json or .csv file). "
+                f"{plain(path)}: no chat in this zip (no .txt, .json, .csv or .html file). "
                 f"It holds: {names}. Give the platform's chat export (or the zip it came in)."
             )
         try:
