@@ -10,14 +10,18 @@ fidelity against training minutes comes from one run per recipe. The base model 
 once per person (eval caches it), and is prompted in its own chat template.
 
     python bench/persona_fidelity.py [--me NAME] [--data chitchat] [--cells tags,native]
-        [--steps 40,80] [--samples 200] [--out DIR]
+        [--steps 40,80] [--samples 200] [--out DIR] [--extend]
 
+`--samples` may name one count per curve point (`--steps 70,200,400 --samples 100,100,200`).
+`--extend` goes on from the points already in DIR/fidelity.json: each cell's run continues
+from its last recorded point to the further `--steps`, so a curve can be lengthened later.
 Results go to DIR/fidelity.json and DIR/fidelity.png (fidelity against training minutes).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -47,15 +51,44 @@ def chatclone(*args: str, log: Path) -> float:
     return time.perf_counter() - started
 
 
-def cell_point(args, name: str, steps: int, before: float | None, out: Path) -> dict:
+def step_seconds(logdir: Path, since: float) -> float | None:
+    """Wall seconds the optimizer steps of the last `train` took, without its validations,
+    loading and saving: the steps' mean interval in the run's TensorBoard events written after
+    `since` (a step that validated is logged after it, so its interval is left out), times the
+    steps. None where tensorboard cannot read them."""
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return None
+    times, validated = {}, set()
+    for events in logdir.glob("events.out.tfevents.*"):
+        acc = EventAccumulator(str(events), size_guidance={"scalars": 0})
+        acc.Reload()
+        tags = acc.Tags().get("scalars", [])
+        if "train/loss" in tags:
+            times |= {
+                e.step: e.wall_time for e in acc.Scalars("train/loss") if e.wall_time >= since
+            }
+        if "val/loss" in tags:
+            validated |= {e.step for e in acc.Scalars("val/loss")}
+    steps = sorted(times)
+    gaps = [
+        times[b] - times[a] for a, b in zip(steps, steps[1:]) if b == a + 1 and b not in validated
+    ]
+    return sum(gaps) / len(gaps) * len(steps) if gaps else None
+
+
+def cell_point(args, name: str, steps: int, before: float | None, out: Path, samples: int) -> dict:
     """Train cell `name` up to `steps` (continuing its run after `before` minutes, if given)
     and evaluate it."""
     run_args = ["--run-name", name, "--runs-dir", str(out / "runs")]
     log = out / f"{name}.log"
     train = ["train", "--data", args.data, *(["--me", args.me] if args.me else []), *run_args]
-    train += [*SHARED, *CELLS[name], "--max-steps", str(steps), "--no-report"]
-    train_s = chatclone(*train, *([] if before is None else ["--resume"]), log=log)
-    eval_s = chatclone("eval", *run_args, "--samples", str(args.samples), log=log)
+    train += [*SHARED, *CELLS[name], *args.train_args.split(), "--max-steps", str(steps)]
+    started = time.time()
+    train_s = chatclone(*train, "--no-report", *([] if before is None else ["--resume"]), log=log)
+    step_s = step_seconds(out / "runs" / name / "tensorboard", started)
+    eval_s = chatclone("eval", *run_args, "--samples", str(samples), log=log)
     result = json.loads((out / "runs" / name / "eval.json").read_text())
     f = result.get("fidelity") or {}
     trained = result["models"]["trained"]
@@ -64,6 +97,7 @@ def cell_point(args, name: str, steps: int, before: float | None, out: Path) -> 
         "steps": steps,
         "train_wall_minutes": train_s / 60,
         "train_minutes": (before or 0.0) + train_s / 60,  # wall time: see "load"
+        "step_wall_minutes": None if step_s is None else step_s / 60,  # optimizer steps alone
         "eval_wall_minutes": eval_s / 60,
         "fidelity": f.get("fidelity"),
         "interval": f.get("interval"),
@@ -110,11 +144,20 @@ def plot(points: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    # Minutes of optimizer steps (summed over a cell's points) where every point has them;
+    # else the wall minutes of the whole `train` commands.
+    steps_only = all(p.get("step_wall_minutes") is not None for p in points)
     for cell in dict.fromkeys(p["cell"] for p in points):
-        pts = [p for p in points if p["cell"] == cell and p["fidelity"] is not None]
-        ax.plot([p["train_minutes"] for p in pts], [p["fidelity"] for p in pts], "o-", label=cell)
+        pts = [p for p in points if p["cell"] == cell]
+        minutes = [p["train_minutes"] for p in pts]
+        if steps_only:
+            minutes = list(itertools.accumulate(p["step_wall_minutes"] for p in pts))
+        xy = [(m, p["fidelity"]) for m, p in zip(minutes, pts) if p["fidelity"] is not None]
+        ax.plot([x for x, _ in xy], [y for _, y in xy], "o-", label=cell)
+        for (x, y), p in zip(xy, [p for p in pts if p["fidelity"] is not None]):
+            ax.annotate(f"{p['steps']} steps", (x, y), textcoords="offset points", xytext=(4, -12))
     ax.axhline(0.8, color="gray", ls="--", lw=1, label="goal 0.8")
-    ax.set_xlabel("CPU minutes of training")
+    ax.set_xlabel("minutes of training steps" if steps_only else "wall minutes of training")
     ax.set_ylabel("style fidelity")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -128,23 +171,52 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--me", default=None, help="whose voice (default: the most active)")
     p.add_argument("--cells", default="tags,native", help=f"comma list of {', '.join(CELLS)}")
     p.add_argument("--steps", default="40,80", help="curve points, in optimizer steps")
-    p.add_argument("--samples", type=int, default=200, help="held-out contexts scored")
+    p.add_argument(
+        "--samples", default="200", help="held-out contexts scored: one count, or one per point"
+    )
     p.add_argument("--out", default="bench-out/fidelity", help="folder for runs and results")
+    p.add_argument(
+        "--train-args",
+        default="",
+        help="more `chatclone train` options for every cell, e.g. '--val-every 1000' "
+        "(validate only at the end, so the training minutes are the steps')",
+    )
+    p.add_argument(
+        "--extend",
+        action="store_true",
+        help="continue each cell's run from its last point in DIR/fidelity.json",
+    )
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    steps_list = [int(s) for s in args.steps.split(",")]
+    samples = [int(s) for s in args.samples.split(",")]
+    if len(samples) not in (1, len(steps_list)):
+        sys.exit("--samples: one count, or one per --steps point")
+    samples = samples * len(steps_list) if len(samples) == 1 else samples
     points = []
+    if args.extend and (out / "fidelity.json").is_file():
+        points = json.loads((out / "fidelity.json").read_text())["points"]
     for name in args.cells.split(","):
         if name not in CELLS:
             sys.exit(f"unknown cell {name!r}; known: {', '.join(CELLS)}")
-        before = None
-        for steps in (int(s) for s in args.steps.split(",")):
-            points.append(cell_point(args, name, steps, before, out))
+        done = [p for p in points if p["cell"] == name]
+        before = done[-1]["train_minutes"] if done else None
+        for steps, n in zip(steps_list, samples):
+            if done and steps <= done[-1]["steps"]:
+                continue
+            points.append(cell_point(args, name, steps, before, out, n))
             before = points[-1]["train_minutes"]
+            points[-1]["load"] = os.getloadavg()  # 1, 5 and 15 minutes, as the point ends
             (out / "fidelity.json").write_text(
                 json.dumps(
-                    {"me": args.me, "data": args.data, "load": os.getloadavg(), "points": points},
+                    {
+                        "me": args.me,
+                        "data": args.data,
+                        "load": os.getloadavg(),
+                        "points": points,
+                    },
                     indent=1,
                 )
             )
