@@ -71,7 +71,7 @@ class SamplingOptions(Group):
     )
     stop: list[str] = opt([], "extra texts that end the reply", metavar="TEXT")
     memory: int = opt(
-        0,
+        3,
         "before the conversation, show the model the persona's own replies to the K messages "
         "of the training split most like the newest one: it raised style fidelity (0: off)",
         metavar="K",
