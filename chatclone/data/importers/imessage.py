@@ -87,17 +87,7 @@ class IMessageImporter:
                 report.skip("unparsable" if line.strip() else "empty", n, line)
             blank = not line.strip()
         self._emit(block, indent, path, report, messages)
-        if out_of_order(messages):  # thread replies are written under their first message
-            messages.sort(key=lambda msg: msg.timestamp)
-            report.decisions["order"] = "re-sorted by time (thread replies)"
-        report.imported = len(messages)
-        report.decisions["time"] = "naive local time (no zone in the export)"
-        report.decisions["owner"] = f"'{OWNER}' (how imessage-exporter writes the Mac's owner)"
-        title = ROWID.sub("", path.stem) or path.stem
-        conv = Conversation(
-            id=f"imessage:{path.stem}", messages=tuple(messages), title=title, platform="imessage"
-        )
-        return ImportResult([conv] if messages else [], [report])
+        return conversation_of(path, messages, report)
 
     @staticmethod
     def _emit(
@@ -119,6 +109,22 @@ class IMessageImporter:
             report.skip(reason, n, date)
             return
         out.append(Message(sender, text, parse_date(date), sender == OWNER, f"{path} line {n}"))
+
+
+def conversation_of(path: Path, messages: list, report: ImportReport) -> ImportResult:
+    """One chat file's result, for the txt and the HTML export alike: time order (thread
+    replies are written under their first message), the counts, the conversation."""
+    if out_of_order(messages):
+        messages.sort(key=lambda msg: msg.timestamp)
+        report.decisions["order"] = "re-sorted by time (thread replies)"
+    report.imported = len(messages)
+    report.decisions["time"] = "naive local time (no zone in the export)"
+    report.decisions["owner"] = f"'{OWNER}' (how imessage-exporter writes the Mac's owner)"
+    title = ROWID.sub("", path.stem) or path.stem
+    conv = Conversation(
+        id=f"imessage:{path.stem}", messages=tuple(messages), title=title, platform="imessage"
+    )
+    return ImportResult([conv] if messages else [], [report])
 
 
 IMPORTER = IMessageImporter()

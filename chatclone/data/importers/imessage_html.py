@@ -23,9 +23,9 @@ from pathlib import Path
 
 from chatclone.data.importers._common import head_text, iter_chunks
 from chatclone.data.importers.base import ImportReport, ImportResult
-from chatclone.data.importers.imessage import DELETED, OWNER, ROWID, parse_date
+from chatclone.data.importers.imessage import DELETED, OWNER, conversation_of, parse_date
 from chatclone.data.importers.limits import FILE
-from chatclone.data.records import Conversation, Message, out_of_order
+from chatclone.data.records import Message
 
 STAMP = re.compile(
     r"([A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M)(?: \(.*\))?", re.ASCII | re.S
@@ -201,18 +201,7 @@ class IMessageHtmlImporter:
         report = ImportReport(path=str(path), format=self.name)
         reader = Reader(path, report)
         reader.run(read_text(path))
-        messages = reader.messages
-        if out_of_order(messages):  # thread replies are written inside their first message
-            messages.sort(key=lambda msg: msg.timestamp)
-            report.decisions["order"] = "re-sorted by time (thread replies)"
-        report.imported = len(messages)
-        report.decisions["time"] = "naive local time (no zone in the export)"
-        report.decisions["owner"] = f"'{OWNER}' (how imessage-exporter writes the Mac's owner)"
-        title = ROWID.sub("", path.stem) or path.stem
-        conv = Conversation(
-            id=f"imessage:{path.stem}", messages=tuple(messages), title=title, platform="imessage"
-        )
-        return ImportResult([conv] if messages else [], [report])
+        return conversation_of(path, reader.messages, report)
 
 
 IMPORTER = IMessageHtmlImporter()
