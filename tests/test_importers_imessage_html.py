@@ -10,6 +10,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_importers_platforms import reconciles  # noqa: E402
+from test_importers_platforms_properties import check  # noqa: E402
 
 from chatclone.cli.main import main
 from chatclone.data.importers import detect, load_data
@@ -24,10 +26,6 @@ SETTINGS = settings(
 
 def texts(conv):
     return [(m.sender, m.text) for m in conv.messages]
-
-
-def reconciles(report):
-    return report.read == report.imported + sum(report.skipped.values()) + report.continuation
 
 
 def message(stamp: str, sender: str, *parts: str, inner: str = "") -> str:
@@ -160,17 +158,6 @@ def test_errors_name_the_file_the_line_and_the_fix(tmp_path, monkeypatch):
         raise AssertionError("no error")
     except ChatcloneError as e:
         assert "CHATCLONE_MAX_FILE_MB" in str(e) and str(SAMPLE) in str(e)
-
-
-def check(path: Path, fmt: str | None) -> None:
-    try:
-        result = load_data(path, fmt)
-    except ChatcloneError as e:
-        assert str(e) and "\n" not in str(e).strip()
-        return
-    kept = sum(len(c.messages) for c in result.conversations)
-    assert kept == sum(r.imported for r in result.reports)
-    assert all(reconciles(r) for r in result.reports)
 
 
 @SETTINGS
