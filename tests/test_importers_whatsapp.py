@@ -1,3 +1,4 @@
+import datetime as dt
 import shutil
 import zipfile
 from pathlib import Path
@@ -90,6 +91,28 @@ def test_order_from_increasing_dates_when_no_day_above_12():
     assert conv.messages[2].timestamp - conv.messages[0].timestamp == 20 * 86400
 
 
+@pytest.mark.parametrize(
+    "dates, order, first",
+    [
+        (("1/2/21", "1/3/21", "1/4/21"), "month/day/year", "2021-01-02"),
+        (("2/1/21", "3/1/21", "4/1/21"), "day/month/year", "2021-01-02"),
+    ],
+)
+def test_order_from_smaller_steps_when_both_orders_run_forwards(tmp_path, dates, order, first):
+    path = tmp_path / "WhatsApp Chat with Bo.txt"
+    path.write_text(
+        "".join(f"{d}, 9:41\u202fPM - Bo: hi {i}\n" for i, d in enumerate(dates)), encoding="utf-8"
+    )
+    [conv] = IMPORTER.load(path).conversations
+    report = IMPORTER.load(path).reports[0]
+    assert report.decisions["date order"] == (
+        f"{order} (the dates move in smaller steps when read {order.split('/')[0]} first)"
+    )
+    day = dt.datetime.fromtimestamp(conv.messages[0].timestamp, dt.timezone.utc)
+    assert day.strftime("%Y-%m-%d") == first
+    assert conv.messages[2].timestamp - conv.messages[0].timestamp == 2 * 86400
+
+
 def test_ios_zip_group_with_marks_system_lines_and_tilde_sender(tmp_path):
     archive = tmp_path / "WhatsApp Chat - Hiking Club.zip"
     with zipfile.ZipFile(archive, "w") as z:
@@ -141,6 +164,15 @@ def test_title_from_file_or_zip_name():
     assert chat_title(Path("WhatsApp Chat with Maya.txt")) == "Maya"
     assert chat_title(Path("WhatsApp Chat mit Maya.txt")) == "Maya"
     assert chat_title(Path("x/WhatsApp Chat - Maya/_chat.txt")) == "Maya"
+
+
+def test_ios_chat_file_given_by_a_bare_name_is_titled_by_its_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "WhatsApp Chat - Dana Fischer"
+    folder.mkdir()
+    (folder / "_chat.txt").write_text("[14/06/2021, 19:21:01] Owen Price: hey\n", encoding="utf-8")
+    monkeypatch.chdir(folder)
+    [conv] = IMPORTER.load(Path("_chat.txt")).conversations
+    assert (conv.title, conv.id) == ("Dana Fischer", "whatsapp:Dana Fischer")
 
 
 def test_sniff_needs_a_header():

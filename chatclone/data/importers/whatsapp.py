@@ -30,7 +30,8 @@ _QUOTES = frozenset('"“”„«»')  # around a group name or subject that may
 def chat_title(path: Path) -> str:
     stem = path.stem
     if stem.lower() in ("_chat", "chat"):  # iOS: `_chat.txt` inside `WhatsApp Chat - <name>.zip`
-        stem = path.parent.name.removesuffix(".zip")
+        # The folder's name however the path was given (`_chat.txt` alone has no parent name).
+        stem = path.absolute().parent.name.removesuffix(".zip") or stem
     return TITLE_PREFIX.sub("", stem).strip() or stem
 
 

@@ -92,6 +92,13 @@ class DateResolver:
             return MDY, "the dates only run forwards when read month first"
         if backwards[DMY] < backwards[MDY]:
             return DMY, "the dates only run forwards when read day first"
+        # Both run forwards: the day is the number that steps up from one date to the next
+        # (1/2, 1/3, 1/4 are three days in a row, not three months).
+        steps = {order: self._steps(dates, order) for order in (DMY, MDY)}
+        if steps[MDY] < steps[DMY]:
+            return MDY, "the dates move in smaller steps when read month first"
+        if steps[DMY] < steps[MDY]:
+            return DMY, "the dates move in smaller steps when read day first"
         return DMY, "assumed: no date in the file tells the order"
 
     def _between(
@@ -109,6 +116,12 @@ class DateResolver:
         days = [d for d in (_day(p, order) for p in dates) if d is not None]
         invalid = len(dates) - len(days)
         return invalid * 1000 + sum(1 for x, y in zip(days, days[1:]) if y < x)
+
+    @staticmethod
+    def _steps(dates: list[tuple[int, int, int]], order: str) -> int:
+        """Days between consecutive dates, summed: the right order makes the smallest steps."""
+        days = [d for d in (_day(p, order) for p in dates) if d is not None]
+        return sum(abs(y - x) for x, y in zip(days, days[1:]))
 
     def timestamp(self, date: str, clock: str) -> float | None:
         start, secs = self.starts.get(date), self.clock(clock)
