@@ -125,4 +125,11 @@ def test_discord_nickname_surrogates_system_kinds():
 
 def test_whole_fixture_tree_imports_every_source():
     result = load_data(FIX / "google")
-    assert {r.format for r in result.reports} == {"hangouts", "google-chat"}
+    assert {r.format for r in result.reports} == {"hangouts", "google-chat", "other files"}
+    [others] = [r for r in result.reports if r.format == "other files"]
+    # Google Chat's metadata is read with its messages, not as a chat of its own.
+    assert (others.read, dict(others.skipped)) == (2, {"not a chat file": 2})
+    assert others.decisions["files"] == (
+        "Takeout/Google Chat/Groups/DM abc123/group_info.json, "
+        "Takeout/Google Chat/Users/User 111/user_info.json"
+    )

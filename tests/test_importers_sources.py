@@ -52,6 +52,45 @@ def test_folder_with_nothing_recognisable_lists_files(tmp_path):
     )
 
 
+def test_folder_reads_its_zips_and_accounts_for_every_text_file(tmp_path):
+    """An iOS export is a zip per chat: a folder of them is read like each zip alone; a zip
+    without a chat, notes and an empty file are reported, with why, instead of left unsaid."""
+    with zipfile.ZipFile(tmp_path / "WhatsApp Chat - Dana Fischer.zip", "w") as z:
+        z.writestr("_chat.txt", "[14/06/2021, 19:21:01] Owen Price: hey\n")
+    with zipfile.ZipFile(tmp_path / "photos.zip", "w") as z:
+        z.writestr("IMG-1.jpg", b"\xff")
+    shutil.copy(FIX / "whatsapp" / "WhatsApp Chat with Tom.txt", tmp_path)
+    (tmp_path / "notes.txt").write_text("random notes")
+    (tmp_path / "empty.json").write_text("")
+    (tmp_path / "IMG-2.jpg").write_bytes(b"\xff")
+    result = load_data(tmp_path)
+    assert sorted(c.title for c in result.conversations) == ["Dana Fischer", "Tom"]
+    rows = {Path(r.path).name: (r.format, r.read, dict(r.skipped)) for r in result.reports}
+    assert rows["photos.zip"] == ("zip", 1, {"no chat export in this zip": 1})
+    assert rows[tmp_path.name] == ("other files", 2, {"empty": 1, "not a chat file": 1})
+    [others] = [r for r in result.reports if r.format == "other files"]
+    assert others.decisions["files"] == "empty.json, notes.txt"
+
+
+def test_folder_whose_zips_hold_no_chat_is_one_error(tmp_path):
+    with zipfile.ZipFile(tmp_path / "photos.zip", "w") as z:
+        z.writestr("IMG-1.jpg", b"\xff")
+    with pytest.raises(ChatcloneError) as err:
+        load_data(tmp_path)
+    assert str(err.value) == (
+        f"{tmp_path}: no chat export in this folder or in its zips. {tmp_path / 'photos.zip'}: "
+        "no chat in this zip (no .txt, .json, .csv or .html file). It holds: IMG-1.jpg. Give the "
+        "platform's chat export (or the zip it came in)."
+    )
+
+
+def test_damaged_zip_in_a_folder_stops_the_import(tmp_path):
+    shutil.copy(FIX / "whatsapp" / "WhatsApp Chat with Tom.txt", tmp_path)
+    (tmp_path / "chat.zip").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ChatcloneError, match=r"chat.zip: not a readable zip file"):
+        load_data(tmp_path)
+
+
 def test_zip_without_a_chat(tmp_path):
     path = tmp_path / "photos.zip"
     with zipfile.ZipFile(path, "w") as z:

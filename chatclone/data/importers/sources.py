@@ -117,23 +117,39 @@ def _listing(folder: Path, files: list[Path]) -> str:
     return summarise(p.relative_to(folder) for p in files) or "no files"
 
 
+class NoChatExport(ChatcloneError):
+    """A folder or zip that holds no chat export: inside a folder, such a zip is reported, not
+    an error (a folder of exports may well hold a zip of photos)."""
+
+
 def load_folder(
     folder: Path, forced: Importer | None = None, shown: str | None = None
 ) -> ImportResult:
     shown = shown or str(folder)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    # Zips are read like a zip given alone (iOS WhatsApp: one zip per chat); only a folder
+    # holds them: a zip's own files are extracted without the zips in it.
+    zips = [p for p in files if p.suffix.lower() == ".zip"]
+    plain_files = [p for p in files if p.suffix.lower() != ".zip"]
     if forced is not None:
         matches = [
-            (p, forced) for p in files if p.suffix.lower() in CANDIDATE_SUFFIXES and forced.sniff(p)
+            (p, forced)
+            for p in plain_files
+            if p.suffix.lower() in CANDIDATE_SUFFIXES and forced.sniff(p)
         ]
-        matches = matches or [(p, forced) for p in files if p.suffix.lower() in CANDIDATE_SUFFIXES]
+        matches = matches or [
+            (p, forced) for p in plain_files if p.suffix.lower() in CANDIDATE_SUFFIXES
+        ]
     else:
-        matches = [(p, imp) for p in files if p.stat().st_size and (imp := detect(p)) is not None]
+        matches = [
+            (p, imp) for p in plain_files if p.stat().st_size and (imp := detect(p)) is not None
+        ]
     recognised = summarise(f"{p.relative_to(folder)} ({imp.name})" for p, imp in matches)
     chatistics = [m for m in matches if m[1].name == "chatistics"]
-    if not matches or len(chatistics) > 1:
+    if (not matches and not zips) or len(chatistics) > 1:
         what = f"{len(matches)} chat exports ({recognised})" if matches else "no chat export"
-        raise ChatcloneError(
+        error = NoChatExport if not matches else ChatcloneError
+        raise error(
             f"{plain(shown)}: expected a folder holding chat exports (at most one Chatistics "
             f"export), found {what}. Files there: {_listing(folder, files)}. Pass the export "
             "file itself."
@@ -147,7 +163,50 @@ def load_folder(
         result = read(importer, path)
         merged.conversations += result.conversations
         merged.reports += result.reports
+    for path in zips:
+        result = _zip_in_folder(path, forced)
+        merged.conversations += result.conversations
+        merged.reports += result.reports
+    if not merged.conversations and not matches:
+        why = [r.decisions.get("why", "") for r in merged.reports]
+        more = f" (and {len(why) - 3} more zips like these)" if len(why) > 3 else ""
+        raise NoChatExport(
+            f"{plain(shown)}: no chat export in this folder or in its zips. {' '.join(why[:3])}{more}"
+        )
+    others = _others(folder, plain_files, {p for p, _ in matches})
+    if others is not None:
+        merged.reports.append(others)
     return merge_overlaps(merged)  # one chat exported twice: its overlap once
+
+
+def _others(folder: Path, files: list[Path], matched: set[Path]) -> ImportReport | None:
+    """One report for the text files of a folder that were not read as chats (an export's
+    metadata such as `users.json`, notes, a format chatclone does not know), so that every
+    file that could have held a chat is accounted for; media files are not counted."""
+    left = [p for p in files if p not in matched and p.suffix.lower() in CANDIDATE_SUFFIXES]
+    if not left:
+        return None
+    report = ImportReport(path=str(folder), format="other files", read=len(left))
+    for path in left:
+        report.skip("not a chat file" if path.stat().st_size else "empty")
+    report.decisions["files"] = _listing(folder, left)
+    return report
+
+
+def _zip_in_folder(path: Path, forced: Importer | None) -> ImportResult:
+    try:
+        return load_zip(path, forced)
+    except NoChatExport as e:
+        report = _left_out(str(path), "zip", "no chat export in this zip")
+        report.decisions["why"] = str(e)
+        return ImportResult([], [report])
+
+
+def _left_out(path: str, format: str, reason: str) -> ImportReport:
+    """The report of a file read as a whole and left out: one item read, one skipped."""
+    report = ImportReport(path=path, format=format, read=1)
+    report.skip(reason)
+    return report
 
 
 def load_zip(path: Path, forced: Importer | None = None) -> ImportResult:
@@ -165,20 +224,18 @@ def load_zip(path: Path, forced: Importer | None = None) -> ImportResult:
             )
         if not members:
             names = summarise(i.filename for i in archive.infolist()) or "nothing"
-            raise ChatcloneError(
+            raise NoChatExport(
                 f"{plain(path)}: no chat in this zip (no .txt, .json, .csv or .html file). "
                 f"It holds: {names}. Give the platform's chat export (or the zip it came in)."
             )
         try:
             result = load_folder(root, forced, shown=str(path))
         except ChatcloneError as e:
-            raise ChatcloneError(str(e).replace(str(root), f"{path}!")) from None
+            raise type(e)(str(e).replace(str(root), f"{path}!")) from None
         for report in result.reports:
             report.path = report.path.replace(str(root), f"{path}!")
         for name, reason in refused.items():  # left in the zip: counted, never lost silently
-            report = ImportReport(path=f"{path}!{plain(name)}", format="zip", read=1)
-            report.skip(reason)
-            result.reports.append(report)
+            result.reports.append(_left_out(f"{path}!{plain(name)}", "zip", reason))
         return result
 
 
