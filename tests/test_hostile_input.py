@@ -180,6 +180,21 @@ def test_csv_message_over_several_lines_still_imports(tmp_path):
     assert [m.text for m in result.conversations[0].messages] == ["one\ntwo, three\nfour", "yo"]
 
 
+def test_csv_message_longer_than_csvs_own_limit_imports_or_names_the_limit(tmp_path, monkeypatch):
+    path = tmp_path / "chat.csv"
+    long = "word\n" * 28_000  # 140,000 characters over short lines, past csv's default 131,072
+    path.write_text(f'sender,text,timestamp\nA,hi,1\nB,"{long}",2\n')
+    assert [len(m.text) for m in load_data(path).conversations[0].messages] == [2, len(long) - 1]
+    monkeypatch.setenv("CHATCLONE_MAX_FILE_MB", "0.1")  # each line fits, the field does not
+    with pytest.raises(ChatcloneError) as err:
+        load_data(path)
+    assert str(err.value) == (
+        f"{path}, line 3: one field: over the limit of 0.1 MB for one file read whole, one line "
+        "of text or one JSON value (CHATCLONE_MAX_FILE_MB); if the export is genuine, raise it, "
+        "e.g. CHATCLONE_MAX_FILE_MB=1"
+    )
+
+
 def test_names_with_markup_and_escapes_print_as_plain_text(tmp_path, capsys):
     path = tmp_path / "chat [red] \x1b[2J.csv"
     names = ["[/]", "[bold]Boss", "[link=http://x]click[/link]", "Eve\x1b[31mRED", "Mal\u202eory"]

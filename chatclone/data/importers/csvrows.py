@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from chatclone.data.importers._common import iter_lines
+from chatclone.data.importers.limits import FILE
 from chatclone.errors import ChatcloneError
 
 # A quoted field spanning this many lines that parse as whole rows is a quote never closed.
@@ -45,6 +46,9 @@ def csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict | None, str
     lines = _Lines(path)
     reader = csv.reader(lines, delimiter=delimiter)
     start = 1
+    # A message may be as long as any other value (the file limit), not just csv's 128 Ki
+    # characters; the limit is the module's, so it is put back afterwards.
+    default = csv.field_size_limit(min(FILE.value(), 2**31 - 1))
     try:
         columns = next(reader, [])
         if len(lines.row) > 1:
@@ -58,13 +62,12 @@ def csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict | None, str
             start, lines.row = reader.line_num + 1, []
     except csv.Error as e:
         if "field larger than field limit" in str(e):
-            raise ChatcloneError(
-                f"{path}, line {start}: a field longer than {csv.field_size_limit()} characters "
-                f"starts here; an opening quote is probably never closed; {FIX}"
-            ) from None
+            raise FILE.exceeded(f"{path}, line {start}: one field") from None
         raise ChatcloneError(
             f"{path}, line {reader.line_num}: broken CSV ({e}); fix the line or export again"
         ) from None
+    finally:
+        csv.field_size_limit(default)
 
 
 def _check_span(path: Path, start: int, lines: list[str], ncols: int, delimiter: str) -> None:
