@@ -13,7 +13,7 @@ import json
 import random
 import re
 import zipfile
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 HOSTILE_STRINGS = (
     "[/]",
@@ -165,6 +165,41 @@ def _replace_one(node: Any, rng: random.Random) -> Any:
         copy[key] = _replace_one(copy[key], rng)
         return copy
     return rng.choice(HOSTILE_VALUES)
+
+
+# Values of the wrong type or size for any JSON field: an integer no float holds (it parses,
+# unlike one past the decoder's digit limit), numbers no time is, containers where text or
+# numbers go, and the reverse.
+WRONG_VALUES = (
+    "1" + "0" * 400, "1e400", "NaN", "-Infinity", "null", "[]", "{}", '""', '"x"', "true",
+    '[1, [2], {"a": null}]', '{"text": 1}',
+)  # fmt: skip
+
+
+def field_paths(node: Any, path: tuple = ()) -> Iterator[tuple]:
+    """The path of every value in a JSON document (of lists, the first two elements)."""
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from field_paths(value, path + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node[:2]):
+            yield from field_paths(value, path + (i,))
+
+
+def with_value(document: Any, path: tuple, literal: str) -> str:
+    """The document as JSON text with the value at `path` replaced by the JSON `literal`."""
+    mark = "\u0000wrong value\u0000"
+    copy = json.loads(json.dumps(document))
+    if not path:
+        return literal
+    node = copy
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = mark
+    return json.dumps(copy, ensure_ascii=False).replace(
+        json.dumps(mark, ensure_ascii=False), literal
+    )
 
 
 FILE_MUTATIONS: tuple[Callable[[bytes, random.Random], bytes], ...] = (

@@ -218,6 +218,29 @@ def test_mutated_zips(tmp_path, campaign):
     campaign.verdict("zips")
 
 
+@pytest.mark.parametrize(
+    "name", [n for n in FOLDERS if n != "chitchat" and any((FIX / n).rglob("*.json"))]
+)
+def test_every_json_field_with_a_value_of_the_wrong_type_or_size(tmp_path, campaign, name):
+    """Each field of each JSON fixture, in turn, holds each of `fuzzing.WRONG_VALUES`: the
+    import ends in messages or one error line, never a crash (a 401-digit time once did)."""
+    folder = Path(shutil.copytree(FIX / name, tmp_path / name))
+    for path in [p for p in _inputs(folder) if p.suffix == ".json"]:
+        original = path.read_bytes()
+        try:
+            document = json.loads(original)
+        except ValueError:
+            continue  # a fixture that is broken on purpose
+        for field in fuzzing.field_paths(document):
+            for literal in fuzzing.WRONG_VALUES:
+                path.write_text(fuzzing.with_value(document, field, literal), encoding="utf-8")
+                campaign.next_input()
+                label = f"fixtures/{name}/{path.relative_to(folder)} {list(field)} = {literal[:20]}"
+                campaign.attempt(label, lambda: load_path(path))
+        path.write_bytes(original)
+    campaign.verdict(f"json fields of {name}")
+
+
 def test_quick_fuzz_of_tables_and_zips(tmp_path, campaign):
     """A short run for every test session (the full campaign is marked slow)."""
     folder = Path(shutil.copytree(FIX / "tabular", tmp_path / "tabular"))

@@ -32,6 +32,18 @@ def _float(value: Any, default: float) -> float:
         return default  # an int too big for a float, or not a number
 
 
+def float_or_nan(value: int | float) -> float:
+    """`float(value)`, or NaN for an integer too big for any float: a time that is no time,
+    skipped and counted as a `bad timestamp` like `inf` and `1e300`."""
+    return _float(value, math.nan)
+
+
+def time_key(ts: float) -> float:
+    """A sort key for a time that may be NaN: NaN compares false with everything and would
+    scramble the order of the others, so it sorts last (it is skipped later anyway)."""
+    return ts if ts == ts else math.inf
+
+
 def epoch_seconds(value: Any) -> float | None:
     """Seconds since the epoch from a number of seconds, milliseconds, microseconds or
     nanoseconds (told apart by size); None for what is no time (inf, NaN, 1e300, a bool)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from chatclone.data.importers._common import strip_marks
 from chatclone.data.importers._json import load_json
+from chatclone.data.importers._time import float_or_nan, time_key
 from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.importers.messenger import NOTICE as MESSENGER_NOTICE
 from chatclone.data.importers.notices import classify
@@ -82,11 +83,11 @@ class ChatisticsImporter:
             msg = Message(
                 sender=sender,
                 text=text,
-                timestamp=float(ts),
+                timestamp=float_or_nan(ts),
                 outgoing=bool(rec["outgoing"]),
                 source=f"{path} record {i}",
             )
-            by_conv.setdefault(conv_id, []).append((float(ts), i, msg))
+            by_conv.setdefault(conv_id, []).append((msg.timestamp, i, msg))
             titles.setdefault(conv_id, str(rec.get("conversationWithName") or conv_id))
             report.imported += 1
         conversations = [
@@ -94,7 +95,9 @@ class ChatisticsImporter:
                 id=cid,
                 title=titles[cid],
                 platform="chatistics",
-                messages=tuple(m for _, _, m in sorted(items, key=lambda t: (t[0], t[1]))),
+                messages=tuple(
+                    m for _, _, m in sorted(items, key=lambda t: (time_key(t[0]), t[1]))
+                ),
             )
             for cid, items in by_conv.items()
         ]

@@ -68,15 +68,17 @@ class HangoutsImporter:
 def hangouts_conversation(entry: Any, path: Path, report: ImportReport) -> Conversation | None:
     state = _get(entry, "conversation_state") or entry  # 2014-2017 takeouts nest one level more
     meta = _get(state, "conversation", "conversation") or _get(state, "conversation")
-    events = _get(state, "events") if "events" in state else _get(state, "event")
+    events = _get(state, "events") if isinstance(state, dict) and "events" in state else None
+    events = _get(state, "event") if events is None else events
     if not isinstance(meta, dict) or not isinstance(events, list):
         report.read += 1
         report.skip("unparsable", report.read - 1, str(entry))
         return None
     people = {}
-    for p in meta.get("participant_data") or []:
+    participants = meta.get("participant_data")
+    for p in participants if isinstance(participants, list) else []:
         cid = _get(p, "id", "chat_id")
-        if cid:
+        if cid and isinstance(cid, str):
             people[cid] = _get(p, "fallback_name") or f"Unknown participant {str(cid)[-4:]}"
     me = next(
         (c for ev in events if (c := _get(ev, "self_event_state", "user_id", "chat_id"))), None
@@ -107,7 +109,7 @@ def hangouts_message(
     content = _get(ev, "chat_message", "message_content")
     try:
         ts = int(_get(ev, "timestamp")) / 1e6
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a number no float holds
         report.skip("unparsable", report.read - 1, str(ev))
         return None
     if not isinstance(content, dict):
@@ -121,6 +123,7 @@ def hangouts_message(
         s["text"] for s in segments if isinstance(s, dict) and isinstance(s.get("text"), str)
     )
     sender_id = _get(ev, "sender_id", "chat_id")
+    sender_id = sender_id if isinstance(sender_id, str) else None
     sender = people.get(sender_id) or (
         f"Unknown participant {str(sender_id)[-4:]}" if sender_id else ""
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from chatclone.data.importers._common import fix_mojibake, head_text
 from chatclone.data.importers._json import load_json
+from chatclone.data.importers._time import float_or_nan, time_key
 from chatclone.data.importers.base import ImportReport, ImportResult
 from chatclone.data.records import Conversation, Message
 
@@ -79,7 +80,7 @@ class MessengerImporter:
             items += read_messages(data["messages"], file, report, seen)
             reports.append(report)
         items.reverse()  # newest-first files: reversing keeps equal timestamps in writing order
-        items.sort(key=lambda m: m.timestamp)
+        items.sort(key=lambda m: time_key(m.timestamp))
         participants = names(meta.get("participants"))
         folder = path.parent.name if FILE.fullmatch(path.name) else path.stem
         title = _text(meta.get("title")) or ", ".join(participants) or folder
@@ -142,7 +143,7 @@ def convert(rec: Any, where: str) -> tuple[str, Message | None]:
         return ("media_only" if any(k in rec for k in MEDIA_KEYS) else "empty"), None
     if NOTICE.match(content):
         return "system", None
-    return "", Message(sender, content, ts / 1000.0, None, where)
+    return "", Message(sender, content, float_or_nan(ts) / 1000.0, None, where)
 
 
 IMPORTER = MessengerImporter()

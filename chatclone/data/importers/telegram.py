@@ -58,7 +58,7 @@ def timestamp(msg: dict) -> float | None:
     if isinstance(unix, (str, int)) and not isinstance(unix, bool):
         try:
             return float(unix)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: an integer no float holds
             return None
     date = msg.get("date")
     if not isinstance(date, str):
