@@ -1,5 +1,6 @@
 """Files, folders and zips; the errors for what is not a chat export."""
 
+import io
 import json
 import shutil
 import zipfile
@@ -89,6 +90,44 @@ def test_damaged_zip_in_a_folder_stops_the_import(tmp_path):
     (tmp_path / "chat.zip").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(ChatcloneError, match=r"chat.zip: not a readable zip file"):
         load_data(tmp_path)
+
+
+def _zip_bytes(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_zip_in_a_zip_is_read_and_a_third_level_is_reported(tmp_path):
+    wa = FIX / "whatsapp"
+    kim = _zip_bytes(
+        {"WhatsApp Chat with Kim.txt": (wa / "WhatsApp Chat with Kim.txt").read_bytes()}
+    )
+    deeper = _zip_bytes({"inner.zip": kim})
+    path = tmp_path / "chats.zip"
+    path.write_bytes(
+        _zip_bytes(
+            {
+                "WhatsApp Chat with Tom.txt": (wa / "WhatsApp Chat with Tom.txt").read_bytes(),
+                "more/WhatsApp Chat with Kim.zip": kim,
+                "old/deeper.zip": deeper,
+            }
+        )
+    )
+    result = load_data(path)
+    assert sorted(c.title for c in result.conversations) == ["Kim", "Tom"]
+    [left] = [r for r in result.reports if r.path.endswith("deeper.zip")]
+    assert (left.path, dict(left.skipped)) == (
+        f"{path}!/old/deeper.zip",
+        {"no chat export in this zip": 1},
+    )
+    assert left.decisions["why"] == (
+        f"{path}!/old/deeper.zip: no chat in this zip can be read safely: inner.zip left in it "
+        "(a zip in a zip in a zip: extract the outer ones first). Fix: extract the zip "
+        "yourself, check those files, and pass the extracted folder"
+    )
 
 
 def test_zip_without_a_chat(tmp_path):

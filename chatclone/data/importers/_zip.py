@@ -51,17 +51,21 @@ def _unsafe(name: str) -> bool:
 
 
 def chat_members(
-    path: Path, archive: zipfile.ZipFile
+    path: Path, archive: zipfile.ZipFile, zips: bool = True
 ) -> tuple[list[zipfile.ZipInfo], dict[str, str]]:
-    """The chat files to take out, and {name: why it is left in the zip} for unsafe names."""
+    """The chat files to take out (with `zips`, the zips in it too, read as a folder reads
+    them), and {name: why it is left in the zip} for unsafe names and deeper zips."""
     members, refused, seen = [], {}, set()
     for info in archive.infolist():
         name = PurePosixPath(info.filename.replace("\\", "/"))
-        if info.is_dir() or name.suffix.lower() not in CANDIDATE_SUFFIXES:
+        suffix = name.suffix.lower()
+        if info.is_dir() or (suffix not in CANDIDATE_SUFFIXES and suffix != ".zip"):
             continue
         if name.name.startswith("."):
             continue
-        if _unsafe(info.filename):
+        if suffix == ".zip" and not zips:
+            refused[info.filename] = "a zip in a zip in a zip: extract the outer ones first"
+        elif _unsafe(info.filename):
             refused[info.filename] = "unsafe name (points outside the zip)"
         elif str(name) in seen:
             refused[info.filename] = "duplicate name in the zip"

@@ -123,7 +123,7 @@ class NoChatExport(ChatcloneError):
 
 
 def load_folder(
-    folder: Path, forced: Importer | None = None, shown: str | None = None
+    folder: Path, forced: Importer | None = None, shown: str | None = None, in_zip: bool = False
 ) -> ImportResult:
     shown = shown or str(folder)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -164,7 +164,7 @@ def load_folder(
         merged.conversations += result.conversations
         merged.reports += result.reports
     for path in zips:
-        result = _zip_in_folder(path, forced)
+        result = _zip_in_folder(path, forced, in_zip)
         merged.conversations += result.conversations
         merged.reports += result.reports
     if not merged.conversations and not matches:
@@ -193,9 +193,9 @@ def _others(folder: Path, files: list[Path], matched: set[Path]) -> ImportReport
     return report
 
 
-def _zip_in_folder(path: Path, forced: Importer | None) -> ImportResult:
+def _zip_in_folder(path: Path, forced: Importer | None, nested: bool) -> ImportResult:
     try:
-        return load_zip(path, forced)
+        return load_zip(path, forced, nested)
     except NoChatExport as e:
         report = _left_out(str(path), "zip", "no chat export in this zip")
         report.decisions["why"] = str(e)
@@ -209,15 +209,16 @@ def _left_out(path: str, format: str, reason: str) -> ImportReport:
     return report
 
 
-def load_zip(path: Path, forced: Importer | None = None) -> ImportResult:
+def load_zip(path: Path, forced: Importer | None = None, nested: bool = False) -> ImportResult:
+    """The chats in a zip; a zip in it is read too (`nested`: this zip is one), not deeper."""
     archive = open_zip(path)
     with archive, tempfile.TemporaryDirectory(prefix="chatclone-zip-") as tmp:
         # The folder is named like the zip: iOS puts `_chat.txt` in `WhatsApp Chat - <name>.zip`.
         root = Path(tmp) / path.stem
-        members, refused = chat_members(path, archive)
+        members, refused = chat_members(path, archive, zips=not nested)
         extract(path, archive, members, root)
         if not members and refused:
-            raise ChatcloneError(
+            raise NoChatExport(
                 f"{plain(path)}: no chat in this zip can be read safely: {summarise(refused)} "
                 f"left in it ({', '.join(sorted(set(refused.values())))}). Fix: extract the zip "
                 "yourself, check those files, and pass the extracted folder"
@@ -229,11 +230,13 @@ def load_zip(path: Path, forced: Importer | None = None) -> ImportResult:
                 f"It holds: {names}. Give the platform's chat export (or the zip it came in)."
             )
         try:
-            result = load_folder(root, forced, shown=str(path))
+            result = load_folder(root, forced, shown=str(path), in_zip=True)
         except ChatcloneError as e:
             raise type(e)(str(e).replace(str(root), f"{path}!")) from None
         for report in result.reports:
             report.path = report.path.replace(str(root), f"{path}!")
+            for key, value in report.decisions.items():  # a zip's own report names its files
+                report.decisions[key] = value.replace(str(root), f"{path}!")
         for name, reason in refused.items():  # left in the zip: counted, never lost silently
             result.reports.append(_left_out(f"{path}!{plain(name)}", "zip", reason))
         return result
