@@ -103,11 +103,13 @@ def test_google_chat_dm_with_narrow_space_dates_and_owner():
     assert texts(conv) == [
         ("Sam Okoye", "Trays = bring them, it's sunny"),
         ("Ana Silva", "On it <3"),
+        ("Sam Okoye", "localised date"),
     ]
-    assert [m.outgoing for m in conv.messages] == [False, True]
+    assert [m.outgoing for m in conv.messages] == [False, True, False]
     assert conv.messages[0].timestamp == 1715328902.0
-    assert dict(report.skipped) == {"media_only": 1, "deleted": 1, "unparsable": 1}
-    assert report.unparsable[0][0] == 4  # the localised date, by record index (from 0)
+    # `2024. május 10., péntek 17:07:00 UTC`: a Takeout in Hungarian
+    assert conv.messages[2].timestamp == 1715360820.0
+    assert dict(report.skipped) == {"media_only": 1, "deleted": 1}
 
 
 def test_discord_nickname_surrogates_system_kinds():

@@ -18,7 +18,8 @@ from chatclone.data.importers._common import head_text
 from chatclone.data.importers._ids import repeated
 from chatclone.data.importers._json import JsonStream, load_json
 from chatclone.data.importers.base import ImportReport, ImportResult
-from chatclone.data.records import Conversation, Message
+from chatclone.data.importers.localdates import local_time
+from chatclone.data.records import Conversation, Message, out_of_order
 from chatclone.errors import ChatcloneError
 
 
@@ -148,7 +149,7 @@ def chat_time(value: Any) -> float | None:
             return dt.datetime.strptime(value, fmt).replace(tzinfo=dt.timezone.utc).timestamp()
         except ValueError:
             continue
-    return None
+    return local_time(value)  # a Takeout in another language: `2015. február 15., …`
 
 
 class GoogleChatImporter:
@@ -192,6 +193,9 @@ class GoogleChatImporter:
             if msg is not None and not repeated(rec.get("message_id"), seen, report):
                 messages.append(msg)
         report.imported = len(messages)
+        if out_of_order(messages):
+            messages.sort(key=lambda m: m.timestamp)  # stable: equal times keep file order
+            report.decisions["order"] = "re-sorted by time (the export was not chronological)"
         listed = _get(info, "members")
         members = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
         others = [
