@@ -347,3 +347,48 @@ def test_finnish_export_dotted_times_notices_and_split_header():
     ]
     assert conv.messages[0].timestamp == 1528925162.0  # 13 June 2018, 21:26:02
     assert dict(report.skipped) == {"system": 2, "media_only": 2, "deleted": 1}
+
+
+@pytest.mark.parametrize(
+    "lines, decision",
+    [
+        # Korean and Chinese put the 12 h marker before the time
+        (
+            ["2023. 3. 14. 오후 9:41 - 김민준: 안녕하세요", "2023. 3. 15. 오전 10:05 - 이서연: 네"],
+            {},
+        ),
+        (["2023/3/14 下午9:41 - 王伟: 你好", "2023/3/15 上午10:05 - 李娜: 你好啊"], {}),
+        # Arabic: Arabic-Indic digits, a direction mark by each separator, the Arabic comma
+        (
+            [
+                "\u200f١٤\u200f/٣\u200f/٢٠٢٣، ٩:٤١ م - أحمد: مرحبا",
+                "\u200f١٥\u200f/٣\u200f/٢٠٢٣، ١٠:٠٥ ص - سارة: أهلا",
+            ],
+            {},
+        ),
+        # Thai: years of the Buddhist era
+        (
+            ["14/3/2566 21:41 - สมชาย: สวัสดี", "15/3/2566 10:05 - สมหญิง: สวัสดีค่ะ"],
+            {"era": "Buddhist era years (Thai): 2566 read as 2023"},
+        ),
+    ],
+)
+def test_exports_in_more_locales(tmp_path, lines, decision):
+    path = tmp_path / "WhatsApp Chat with X.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = IMPORTER.load(path)
+    [conv], [report] = result.conversations, result.reports
+    assert [m.text for m in conv.messages] == [line.rsplit(": ", 1)[1] for line in lines]
+    when = [dt.datetime.fromtimestamp(m.timestamp, dt.timezone.utc) for m in conv.messages]
+    assert [w.strftime("%Y-%m-%d %H:%M") for w in when] == ["2023-03-14 21:41", "2023-03-15 10:05"]
+    assert {k: v for k, v in report.decisions.items() if k != "date order"} == decision
+
+
+def test_years_of_another_calendar_are_said_to_be_read_as_gregorian(tmp_path):
+    path = tmp_path / "WhatsApp Chat with X.txt"
+    path.write_text("۱۴۰۲/۱۲/۲۳, ۲۱:۴۱ - علی: سلام\n", encoding="utf-8")
+    [report] = IMPORTER.load(path).reports
+    assert report.decisions["calendar"] == (
+        "years such as 1402 read as Gregorian years: if the phone showed another calendar "
+        "(Persian, Hijri) the dates are off, the pauses between messages are not"
+    )

@@ -23,8 +23,15 @@ YDM, MYD, DYM = "year/day/month", "month/year/day", "day/year/month"
 _PLACES = {DMY: (2, 1, 0), MDY: (2, 0, 1), YMD: (0, 1, 2), YDM: (0, 2, 1), MYD: (1, 0, 2)}
 _PLACES[DYM] = (1, 2, 0)
 # 12 h markers, spaces and dots removed, lower case: "p. m." -> "pm", "nachm." -> "nachm".
-_PM = frozenset(("pm", "nachm", "ip", "ös", "пп"))
-_AM = frozenset(("am", "vorm", "ap", "öö", "дп"))
+_PM = frozenset(("pm", "nachm", "ip", "ös", "пп", "下午", "午後", "오후", "م", "بظ", "अपराह्न"))
+_AM = frozenset(("am", "vorm", "ap", "öö", "дп", "上午", "午前", "오전", "ص", "قظ", "पूर्वाह्न"))
+_NOT_MARKER = re.compile(r"[\d:.\s]+")  # what is left of a clock is its 12 h marker
+
+
+def _year(parts: tuple[int, int, int], order: str) -> int:
+    """The year as written (two digits: 20xx)."""
+    y = parts[_PLACES[order][0]]
+    return y + 2000 if y < 100 else y
 
 
 def _day(parts: tuple[int, int, int], order: str) -> int | None:
@@ -33,6 +40,8 @@ def _day(parts: tuple[int, int, int], order: str) -> int | None:
     y, m, d = parts[iy], parts[im], parts[iday]
     if y < 100:
         y += 2000
+    elif y > 2400:
+        y -= 543  # Thai exports count years in the Buddhist era: 2566 is 2023
     try:
         return dt.date(y, m, d).toordinal() - _EPOCH
     except ValueError:
@@ -64,6 +73,15 @@ class DateResolver:
         dates = [p for p in self.seen.values() if p is not None]
         self.order, why = self._choose(dates, [k for k, p in self.seen.items() if p is not None])
         report.decisions["date order"] = f"{self.order} ({why})"
+        years = {_year(p, self.order) for p in dates}
+        if any(y > 2400 for y in years):
+            report.decisions["era"] = "Buddhist era years (Thai): 2566 read as 2023"
+        if any(y < 1990 for y in years):  # WhatsApp is younger: another calendar's years
+            old = min(y for y in years if y < 1990)
+            report.decisions["calendar"] = (
+                f"years such as {old} read as Gregorian years: if the phone showed another "
+                "calendar (Persian, Hijri) the dates are off, the pauses between messages are not"
+            )
         self.days = {k: (_day(p, self.order) if p else None) for k, p in self.seen.items()}
         self.starts = {k: (None if d is None else d * 86400.0) for k, d in self.days.items()}
 
@@ -132,9 +150,8 @@ def seconds(clock: str) -> int | None:
     """Seconds since midnight of `9:41 PM`, `21.25.15`, `9:05 a. m.`, …; None if no such time."""
     parts = [int(x) for x in _NUMBERS.findall(clock)]
     h, m, s = (parts + [0])[:3]
-    marker = clock.lstrip("0123456789:.")
-    if marker:
-        key = "".join(marker.split()).replace(".", "").lower()
+    key = _NOT_MARKER.sub("", clock).lower()  # before or after the time, any digits
+    if key:
         if not 1 <= h <= 12 or (key not in _PM and key not in _AM):
             return None
         h = (h % 12) + (12 if key in _PM else 0)  # 12:xx AM is 00:xx, 12:xx PM is 12:xx

@@ -19,14 +19,21 @@ from collections import Counter
 
 _S = r"[^\S\n]"  # whitespace, but never a line end
 # 12 h markers: AM/PM, am/pm, a. m./p. m. (es), vorm./nachm. (de), ap./ip. (fi), ÖÖ/ÖS (tr),
-# ДП/ПП (ru).
-_AMPM = r"[AaPp]\.?" + _S + r"?[Mm]\.?|vorm\.|nachm\.|ap\.|ip\.|ÖÖ|ÖS|öö|ös|ДП|ПП|дп|пп"
+# ДП/ПП (ru), 上午/下午 (zh), 午前/午後 (ja), 오전/오후 (ko), ص/م (ar), ق.ظ/ب.ظ (fa),
+# पूर्वाह्न/अपराह्न (hi). Chinese, Japanese and Korean write it before the time.
+_AMPM = (
+    r"[AaPp]\.?" + _S + r"?[Mm]\.?|vorm\.|nachm\.|ap\.|ip\.|ÖÖ|ÖS|öö|ös|ДП|ПП|дп|пп|"
+    r"上午|下午|午前|午後|오전|오후|ص|م|ق\.ظ\.?|ب\.ظ\.?|पूर्वाह्न|अपराह्न"
+)
+_MARKS = r"[\u200e\u200f]*"  # Arabic exports put a direction mark beside each separator
 _WORD = r"(?:klo|kl\.|um|à|a las|a la|alle|às|om|at|в|saat)"
 GENERAL = re.compile(
     r"^[\u200e\u200f]*(?P<br>\[)?"
-    r"(?P<d1>\d{1,4})(?P<s1>[./-]" + _S + r"?)(?P<d2>\d{1,4})(?P<s2>[./-]" + _S + r"?)"
+    r"(?P<d1>\d{1,4})(?P<s1>" + _MARKS + r"[./-]" + _MARKS + _S + r"?)"
+    r"(?P<d2>\d{1,4})(?P<s2>" + _MARKS + r"[./-]" + _MARKS + _S + r"?)"
     r"(?P<d3>\d{1,4})(?P<dt>\.?)"
-    r"(?P<join>,?" + _S + r"+(?:" + _WORD + _S + r"+)?|,)"
+    r"(?P<join>[,،]?" + _S + r"+(?:" + _WORD + _S + r"+)?|[,،])"
+    r"(?:(?P<before>" + _AMPM + r")" + _S + r"*)?"
     r"(?P<time>\d{1,2}(?P<ts>[:.])\d{2}(?P<sec>(?P=ts)\d{2})?)"
     r"(?:" + _S + r"*(?P<ampm>" + _AMPM + r"))?"
     r"(?(br)\]" + _S + r"+|(?P<end>" + _S + r"+[-\u2013]" + _S + r"+|:" + _S + r"+|" + _S + r"+))"
@@ -59,6 +66,7 @@ def variant(m: re.Match) -> str:
     ts = re.escape(g("ts"))
     time = r"\d{1,2}" + ts + r"\d{2}" + (ts + r"\d{2}" if g("sec") else "")
     ampm = _S + "*(?:" + _AMPM + ")" if g("ampm") else ""
+    before = "(?:" + _AMPM + ")" + _S + "*" if g("before") else ""
     if g("br"):
         start, end = r"\[", r"\]" + _S + "+"
     else:
@@ -67,7 +75,7 @@ def variant(m: re.Match) -> str:
             end = ":" + _S + "+"
         else:
             end = _S + "+" + ("[-\u2013]" + _S + "+" if mark else "")
-    clock = "(" + time + ampm + ")"
+    clock = "(" + before + time + ampm + ")"
     return (
         r"^[\u200e\u200f]*"
         + start
