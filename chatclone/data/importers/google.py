@@ -69,8 +69,7 @@ class HangoutsImporter:
 def hangouts_conversation(entry: Any, path: Path, report: ImportReport) -> Conversation | None:
     state = _get(entry, "conversation_state") or entry  # 2014-2017 takeouts nest one level more
     meta = _get(state, "conversation", "conversation") or _get(state, "conversation")
-    events = _get(state, "events") if isinstance(state, dict) and "events" in state else None
-    events = _get(state, "event") if events is None else events
+    events = _get(state, "events" if isinstance(state, dict) and "events" in state else "event")
     if not isinstance(meta, dict) or not isinstance(events, list):
         report.read += 1
         report.skip("unparsable", report.read - 1, str(entry))

@@ -127,8 +127,8 @@ def load_folder(
 ) -> ImportResult:
     shown = shown or str(folder)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    # Zips are read like a zip given alone (iOS WhatsApp: one zip per chat); only a folder
-    # holds them: a zip's own files are extracted without the zips in it.
+    # Zips are read like a zip given alone (iOS WhatsApp: one zip per chat); in a zip, the
+    # zips it holds are read too, and no deeper (`in_zip`).
     zips = [p for p in files if p.suffix.lower() == ".zip"]
     plain_files = [p for p in files if p.suffix.lower() != ".zip"]
     if forced is not None:
