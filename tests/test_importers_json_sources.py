@@ -82,6 +82,16 @@ def test_messenger_thread_merges_files_repairs_mojibake_and_drops_notices():
     ]
 
 
+def test_messenger_end_to_end_encrypted_download_by_content():
+    """Messenger's end-to-end encrypted chats come in their own download, in camelCase."""
+    result = load_data(FIX / "messenger_e2ee")
+    [conv], [report] = result.conversations, result.reports
+    assert (conv.title, conv.participants, conv.platform) == ("Bob", ("Bob", "Me"), "messenger")
+    assert texts(conv) == [("Me", "Hi Bob"), ("Bob", "Héllo 👩🏻\u200d⚖️")]
+    assert [m.timestamp for m in conv.messages] == [1710000000.0, 1710000300.0]
+    assert (report.read, dict(report.skipped)) == (4, {"media_only": 1, "deleted": 1})
+
+
 def test_hangouts_joins_segments_resolves_names_marks_owner():
     result = load_data(FIX / "google" / "Takeout" / "Hangouts" / "Hangouts.json")
     one, group = result.conversations

@@ -6,6 +6,10 @@ file renamed or saved alone is recognised by its content (`participants` and mes
 `sender_name` and `timestamp_ms`). Every string is UTF-8 written as Latin-1 characters (mojibake)
 and is repaired. Overlapping files (two downloads merged) repeat messages: those with the same
 time, sender and text are imported once and counted as `duplicate`.
+
+End-to-end encrypted chats (Messenger since 2024) come from a separate download in camelCase:
+`participants` as plain names, `threadName`, and messages with `senderName`, `timestamp` (ms),
+`text`, `media` and `isUnsent`; each of their files is a whole thread.
 """
 
 from __future__ import annotations
@@ -58,7 +62,11 @@ class MessengerImporter:
             return False
         if named:
             return '"participants"' in head or '"sender_name"' in head
-        return all(k in head for k in ('"participants"', '"sender_name"', '"timestamp_ms"'))
+        if '"participants"' not in head:
+            return False
+        return ('"sender_name"' in head and '"timestamp_ms"' in head) or (
+            '"senderName"' in head and '"timestamp"' in head  # the end-to-end encrypted download
+        )
 
     def unit(self, path: Path) -> Path:
         """All `message_N.json` of one thread are read together, once; other files alone."""
@@ -83,7 +91,9 @@ class MessengerImporter:
         items.sort(key=lambda m: time_key(m.timestamp))
         participants = names(meta.get("participants"))
         folder = path.parent.name if FILE.fullmatch(path.name) else path.stem
-        title = _text(meta.get("title")) or ", ".join(participants) or folder
+        title = (
+            _text(meta.get("title") or meta.get("threadName")) or ", ".join(participants) or folder
+        )
         thread = _text(meta.get("thread_path")) or folder
         senders = dict.fromkeys(participants + [m.sender for m in items])
         conv = Conversation(
@@ -106,7 +116,7 @@ def _text(value: Any) -> str:
 def names(participants: Any) -> list[str]:
     if not isinstance(participants, list):
         return []
-    return [n for p in participants if isinstance(p, dict) and (n := _text(p.get("name")))]
+    return [n for p in participants if (n := _text(p.get("name") if isinstance(p, dict) else p))]
 
 
 def read_messages(
@@ -131,6 +141,15 @@ def read_messages(
 def convert(rec: Any, where: str) -> tuple[str, Message | None]:
     if not isinstance(rec, dict):
         return "unparsable", None
+    if "senderName" in rec:  # the end-to-end encrypted download's names for the same fields
+        rec = {
+            "sender_name": rec["senderName"],
+            "timestamp_ms": rec.get("timestamp"),
+            "content": rec.get("text"),
+            "is_unsent": rec.get("isUnsent"),
+            "type": rec.get("type"),
+            **({"files": True} if rec.get("media") else {}),
+        }
     sender, ts = _text(rec.get("sender_name")).strip(), rec.get("timestamp_ms")
     if not sender or not isinstance(ts, (int, float)) or isinstance(ts, bool):
         return "unparsable", None
