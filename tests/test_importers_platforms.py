@@ -68,6 +68,24 @@ def test_imessage_blocks_reactions_replies_attachments():
     assert dict(report.skipped) == {"media_only": 2, "deleted": 1} and reconciles(report)
 
 
+def test_imessage_exporter_notes_edits_events_and_newer_tapbacks():
+    """What imessage-exporter writes about a message is not its text: `Tapbacks:` lists (and
+    older `Reactions:` with `Laughed by`), reply and effect notes, unsent parts; an edited
+    message is its last version; a one-line group event is a system line."""
+    result = load_data(FIX / "imessage_events")
+    [conv], [report] = result.conversations, result.reports
+    assert [(m.sender, m.text) for m in conv.messages] == [
+        ("+15555550123", "Found your scarf"),
+        ("Me", "haha that's funny"),
+        ("Me", "see you at 6"),
+        ("+15555550123", "sounds good"),
+        ("Me", "Happy birthday!"),
+        ("Me", "👍 by me? no: thumbs"),
+    ]
+    assert dict(report.skipped) == {"system": 2, "deleted": 1}
+    assert report.read == report.imported + sum(report.skipped.values()) + report.continuation
+
+
 def test_imessage_is_not_whatsapp_and_whatsapp_is_not_imessage():
     assert detect(FIX / "imessage" / "Sam Rivera - 12.txt").name == "imessage"
     whatsapp = FIX / "whatsapp" / "WhatsApp Chat with Priya Raman.txt"

@@ -2,10 +2,14 @@
 
 A message is a block: a date line (`Feb 09, 2024  8:03:27 AM`, the hour padded with a space,
 maybe followed by a read receipt in parentheses), a sender line (`Me`, a handle or a contact
-name), the body, an optional `Reactions:` list, and a blank line. A body may hold blank lines
-itself, so a block starts only at a date line that follows a blank line. Thread replies are the
-same blocks indented by four spaces. Attachments are path lines and are not text. Times are the
-exporting Mac's local time (read as UTC, like other zoneless sources).
+name), the body, and a blank line. A body may hold blank lines itself, so a block starts only at
+a date line that follows a blank line. Thread replies are the same blocks indented by four
+spaces. What the exporter writes about a message is not its text: attachment paths, `Tapbacks:`
+(older: `Reactions:`) lists, `This message responded to an earlier message.`, `Sent with
+Confetti`, unsent parts; of an edited message (`<date> first version` then `Edited … later:
+new version`) the last version is its text. A group event is one line, `<date> <who> <action>`
+(`left the conversation.`), and is a system line. Times are the exporting Mac's local time
+(read as UTC, like other zoneless sources).
 """
 
 from __future__ import annotations
@@ -21,8 +25,30 @@ from chatclone.data.records import Conversation, Message, out_of_order
 DATE = re.compile(
     r"( {4})?([A-Z][a-z]{2} \d{2}, \d{4} [ \d]\d:\d{2}:\d{2} [AP]M)(?: \([^\n]*\))?[ \t]*\Z"
 )
+# `Loved by Me`; older exporters wrote `Laughed by …`, newer ones an emoji: `👍 by Me`.
 REACTION = re.compile(
-    r"(?:Loved|Liked|Disliked|Laughed at|Emphasized|Questioned|Reacted .{1,40}?) by .+"
+    r"(?:Loved|Liked|Disliked|Laughed(?: at)?|Emphasized|Questioned|Reacted .{1,40}?|\S{1,12})"
+    r" by .+|Sticker from .+"
+)
+REACTIONS = ("Tapbacks:", "Reactions:")
+NOTES = frozenset(
+    (
+        "This message responded to an earlier message.",
+        "Attachment missing!",
+        "Started sharing location!",
+        "Stopped sharing location!",
+    )
+)
+EFFECT = re.compile(r"Sent with [A-Z][A-Za-z ]{1,24}")
+UNSENT = re.compile(r".{1,80} unsent this message part(?: .{1,80} after sending)?!")
+EDITED = re.compile(r"Edited .{1,80}? later: (.*)")
+STAMP = re.compile(r"[A-Z][a-z]{2} \d{2}, \d{4} [ \d]\d:\d{2}:\d{2} [AP]M ")  # an edit's first line
+# A group event: `<date> <who> <action>` on one line.
+EVENT = re.compile(
+    r"([A-Z][a-z]{2} \d{2}, \d{4} [ \d]\d:\d{2}:\d{2} [AP]M) .{1,120}? (?:(?:added|removed) .+ "
+    r"(?:to|from) the conversation\.|renamed the conversation to .*|left the conversation\.|"
+    r"(?:changed|removed) the group photo\.|kept an audio message\.|unsent a message!|"
+    r"performed unknown action \d+)\Z"
 )
 ATTACHMENT = re.compile(r"(?:.*/Library/Messages/Attachments/.+|(?:.*/)?attachments/\d+/[^/]+)")
 DELETED = "This message was deleted from the conversation!"
@@ -43,19 +69,45 @@ def clean(lines: list[str]) -> tuple[str, str]:
     """(reason to skip or '', text) of a block's body lines."""
     while lines and not lines[-1].strip():
         lines = lines[:-1]
-    if "Reactions:" in lines:  # the last one, when every line after it names a reaction
-        cut = len(lines) - 1 - lines[::-1].index("Reactions:")
-        if all(REACTION.fullmatch(r.strip()) for r in lines[cut + 1 :] if r.strip()):
-            lines = lines[:cut]
-    kept = [ln for ln in lines if not ATTACHMENT.fullmatch(ln.strip())]
+    kept, unsent, media = _spoken(lines)
     text = "\n".join(kept).strip()
     if text == DELETED:
         return "deleted", ""
     if STICKER.fullmatch(text):
         return "media_only", ""
     if not text:
-        return ("media_only" if len(kept) < len(lines) else "empty"), ""
+        return ("deleted" if unsent else "media_only" if media else "empty"), ""
     return "", text
+
+
+def _spoken(lines: list[str]) -> tuple[list[str], bool, bool]:
+    """The lines the sender wrote (the last version of an edited one); whether a part was
+    unsent; whether an attachment was left out."""
+    kept: list[str] = []
+    unsent = media = False
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if line in REACTIONS:  # the list runs to the first line that names no reaction
+            j = i + 1
+            while j < len(lines) and REACTION.fullmatch(lines[j].strip()):
+                j += 1
+            if j > i + 1:
+                i = j
+                continue
+        edit = EDITED.fullmatch(line)
+        if edit is not None and kept:
+            kept[-1] = edit.group(1)  # replaces the version before it
+        elif i + 1 < len(lines) and STAMP.match(line) and EDITED.fullmatch(lines[i + 1].strip()):
+            kept.append(line[STAMP.match(line).end() :])  # the first version, dated
+        elif UNSENT.fullmatch(line):
+            unsent = True
+        elif ATTACHMENT.fullmatch(line):
+            media = True
+        elif line not in NOTES and not EFFECT.fullmatch(line):
+            kept.append(lines[i])
+        i += 1
+    return kept, unsent, media
 
 
 class IMessageImporter:
@@ -77,9 +129,14 @@ class IMessageImporter:
         for n, line in iter_lines(path):
             report.read += 1
             m = DATE.match(line) if blank else None
+            event = EVENT.match(line) if blank and m is None else None
             if m is not None and parse_date(m.group(2)) is not None:
                 self._emit(block, indent, path, report, messages)
                 block, indent = [(n, m.group(2))], m.group(1) or ""
+            elif event is not None and parse_date(event.group(1)) is not None:
+                self._emit(block, indent, path, report, messages)
+                report.skip("system")  # a group event; the blank line after it continues it
+                block, indent = [(n, "")], ""
             elif block:
                 report.continuation += 1
                 block.append((n, line[len(indent) :] if line.startswith(indent) else line))
@@ -100,6 +157,8 @@ class IMessageImporter:
         if not block:
             return
         (n, date), rest = block[0], block[1:]
+        if not date:  # a group event, already counted
+            return
         sender = rest[0][1].strip() if rest else ""
         if not sender:  # the date line is the record; the lines after it were continuations
             report.skip("unparsable", n, date)
