@@ -92,6 +92,24 @@ def test_messenger_end_to_end_encrypted_download_by_content():
     assert (report.read, dict(report.skipped)) == (4, {"media_only": 1, "deleted": 1})
 
 
+def test_instagram_download_from_before_2021_one_messages_json_for_every_chat():
+    result = load_data(FIX / "instagram_legacy")
+    pair, group = result.conversations
+    report = next(r for r in result.reports if r.format == "instagram-legacy")
+    assert (pair.title, pair.platform, pair.participants) == (
+        "renee_d",
+        "instagram",
+        ("alex_ig", "renee_d"),
+    )
+    assert texts(pair) == [("alex_ig", "bye"), ("renee_d", "see you 👩🏻\u200d⚖️")]  # oldest first
+    assert [m.outgoing for m in pair.messages] == [True, False]  # profile.json names the owner
+    assert pair.messages[1].timestamp == 1559390405.123456
+    assert texts(group) == [("sam.k", "happy new year")]
+    assert group.messages[0].timestamp == 1577948340.0  # 07:59 at +01:00
+    assert (report.read, report.imported) == (7, 3)
+    assert dict(report.skipped) == {"media_only": 2, "system": 1, "unparsable": 1}
+
+
 def test_hangouts_joins_segments_resolves_names_marks_owner():
     result = load_data(FIX / "google" / "Takeout" / "Hangouts" / "Hangouts.json")
     one, group = result.conversations

@@ -33,6 +33,7 @@ SAMPLES = {
     "chatistics-csv": FIX / "tabular" / "chatistics_export.csv",
     "table": FIX / "tabular" / "messages.jsonl",
     "chatistics": FIX / "chatistics" / "interviews_sample.json",
+    "instagram-legacy": FIX / "instagram_legacy" / "messages.json",
     "signal": FIX / "signal" / "Noor Haddad" / "chat.md",
     "imessage": FIX / "imessage" / "Sam Rivera - 12.txt",
     "imessage-html": FIX / "imessage_html" / "Contact 1 - 5.html",
