@@ -79,6 +79,15 @@ def test_the_owner_found_by_inference_gets_a_stand_in():
     assert stored["me"] == [info["owner"].split(": ")[1].split(" takes")[0]]
 
 
+def test_conversation_filters_and_numbers_in_file_names_are_stored_redacted(tmp_path):
+    export = tmp_path / "WhatsApp Chat with +972 54-123-4567.txt"
+    export.write_text("1/2/21, 9:41 PM - Noa: hi\n", encoding="utf-8")
+    cfg = TrainConfig(data=str(export), me=["Ana"], conversation=["Maya Cohen"])
+    stored = private.stored_values(cfg, {})
+    assert "Maya" not in str(stored["conversation"]) and "Cohen" not in str(stored["conversation"])
+    assert stored["data"].startswith("WhatsApp Chat with N.txt [sha256:")
+
+
 def test_delete_removes_the_run_and_its_cached_chats(private_run, tmp_path, capsys):
     run, _ = private_run
     keys = run.read_json(rundir.DATASET)["cache_keys"]

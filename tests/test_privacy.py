@@ -88,6 +88,32 @@ def test_everyday_words_and_domains_in_names_leave_text_alone():
     assert r.sender("My Love") == r.sender("My Love")
 
 
+def test_names_with_a_title_an_initial_or_a_number_are_still_names():
+    """Only e-mails, @handles, phone numbers and dotted words are handles; "Dr. Yael Katz",
+    "Noa L." and "Dani Levi 2" are people whose names are hidden in every mention."""
+    r = Redactor(["Dr. Yael Katz", "Noa L.", "Dani Levi 2", "+972 54-123-4567", "noa.levi"])
+    for text in [
+        "Yael said she is coming",
+        "Katz is late",
+        "hey yael!",
+        "Noa said hi",
+        "Levi here",
+    ]:
+        out = r.text(text)
+        assert not {"yael", "katz", "noa", "levi"} & set(out.lower().replace("!", "").split()), out
+    assert r.text("thanks Dr Katz").startswith("thanks Dr ")  # the title is no name
+    assert r.sender("Dr. Yael Katz") == "Dr " + r.text("Yael Katz")
+    assert r.sender("+972 54-123-4567").startswith("Person ")
+    assert r.sender("noa.levi").startswith("Person ")
+
+
+def test_turkish_dotted_capital_i():
+    r = Redactor(["İbrahim Öztürk"])
+    for text in ["İbrahim geldi", "Merhaba İbrahim", "IBRAHIM", "ibrahim"]:
+        assert "brahim" not in r.text(text).lower(), text
+    assert r.text("İbrahim Öztürk geldi") == r.sender("İbrahim Öztürk") + " geldi"
+
+
 def test_name_words_that_are_ordinary_words_stay_words():
     r = Redactor(["Very long username", "Even longer username"])
     assert r.text("Hey! My username is very short") == "Hey! My username is very short"
@@ -143,3 +169,23 @@ def test_contact_details_in_lower_case_bare_and_beside_dates():
     for text in ("2023-05-14 18:30", "14.05.2023 18:30", "05/14/2023 6:30 pm"):
         assert r.text(f"at {text}, call 0170 1234567") == f"at {text}, call <PHONE>"
     assert r.text("order 4501234567 shipped") == "order 4501234567 shipped"
+
+
+def test_a_one_to_one_chat_title_is_hidden_when_that_person_never_wrote(tmp_path):
+    """The title of a chat with one other person is their name, also when every message in the
+    export is the owner's (or theirs came from a phone number): title and mentions are hidden."""
+    from chatclone.data.importers import load_data
+    from chatclone.data.prepare import prepare_conversations
+    from chatclone.inputs import InputOptions
+
+    path = tmp_path / "WhatsApp Chat with Rahel Tesfaye.txt"
+    path.write_text(
+        "1/2/21, 9:41 PM - Ana Silva: hey Rahel, are you coming?\n"
+        "1/2/21, 9:45 PM - +251 91 123 4567: hi Ana it's Rahel Tesfaye\n",
+        encoding="utf-8",
+    )
+    prepared = prepare_conversations(load_data(path), InputOptions(me=["Ana Silva"], redact=True))
+    [conv] = prepared.conversations
+    written = conv.title + " " + " ".join(m.sender + " " + m.text for m in conv.messages)
+    assert "Rahel" not in written and "Tesfaye" not in written, written
+    assert conv.messages[0].text.startswith("hey " + conv.title.split()[0])

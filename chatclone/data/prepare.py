@@ -71,7 +71,11 @@ def prepare_conversations(
     redactor = None
     keep_name = inp.keep_persona_name
     if inp.redact:
-        everyone = {s for c in convs for s in c.participants}
+        # A one-to-one chat is titled with the other person's name, also when they never wrote
+        # in it or wrote from a number: the title is one of the names to hide.
+        everyone = {s for c in convs for s in c.participants} | {
+            c.title for c in convs if c.title and len(c.participants) <= 2
+        }
         keep = _persona_names(convs, owners, persona) if keep_name else set()
         redactor = Redactor(everyone, keep)
     prepared = Prepared([], owners, removed, reports=result.reports)
@@ -151,7 +155,7 @@ def _rebuild(
 
 def _title(conv: Conversation, redactor: Redactor) -> str:
     # A 1:1 chat is titled with the other person's name: it gets their stand-in like any mention.
-    if conv.title in conv.participants:
+    if conv.title in conv.participants or len(conv.participants) <= 2:
         return redactor.sender(conv.title)
     return redactor.text(conv.title)
 

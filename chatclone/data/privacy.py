@@ -53,9 +53,18 @@ go com net org www co uk de fr http https app bot chat group team family friends
 office home house love baby babe honey darling sweetie dear boss mum mom mother dad daddy
 father sister brother bro sis aunt uncle grandma grandpa nan gran wife husband partner kids
 school class news support info admin service help official the best new old big little
+dr mr mrs ms mx prof sir jr sr
 """.split()
 )
-_HANDLE = re.compile(r"[.@\d]")
+# A handle, not a name: an e-mail or @user, a phone number (three digits in a row) or one
+# dotted word ("noa.levi", "abcnews.go.com"). "Dr. Yael Katz", "Noa L." and "Dani 2" are names.
+_HANDLE = re.compile(r"@|\d{3}|^[^\s.]+(?:\.[^\s.]+)+$")
+
+
+def _key(token: str) -> str:
+    """A name word as the tables keep it: lower case, without the dot `lower()` gives the
+    Turkish dotted capital ("İbrahim" -> "ibrahim", as a case-insensitive pattern matches it)."""
+    return token.lower().replace("\u0307", "")
 
 
 class Redactor:
@@ -63,7 +72,7 @@ class Redactor:
 
     def __init__(self, names: Iterable[str] = (), keep: Iterable[str] = ()) -> None:
         self.counts: Counter = Counter()
-        kept = {t.lower() for name in keep for t in LETTERS.findall(name)}
+        kept = {_key(t) for name in keep for t in LETTERS.findall(name)}
         names = sorted(set(names))
         self.tokens = self._token_table(names, kept)
         self.token_keys = frozenset(self.tokens)
@@ -81,7 +90,7 @@ class Redactor:
     @staticmethod
     def _token_table(names: list[str], kept: set[str]) -> dict[str, str]:
         """lower-cased real word -> stand-in word; first words take first names, others surnames."""
-        real = {t.lower() for n in names for t in LETTERS.findall(n)}
+        real = {_key(t) for n in names for t in LETTERS.findall(n)}
         pools = (
             [f for f in FIRST if f.lower() not in real],
             [s for s in LAST if s.lower() not in real],
@@ -91,9 +100,10 @@ class Redactor:
         for name in names:
             if _HANDLE.search(name):  # a phone number, handle or domain: not words to hunt
                 continue
-            for pos, token in enumerate(LETTERS.findall(name)):
-                key = token.lower()
-                if key in table or key in kept or len(key) < 2 or key in EVERYDAY:
+            words = [t for t in LETTERS.findall(name) if _key(t) not in EVERYDAY]  # not "Dr"
+            for pos, token in enumerate(words):
+                key = _key(token)
+                if key in table or key in kept or len(key) < 2:
                     continue
                 kind = 0 if pos == 0 else 1
                 pool = pools[kind]
@@ -110,8 +120,8 @@ class Redactor:
         in_person_names = set()
         for name in names:
             tokens = LETTERS.findall(name)
-            named = [t for t in tokens if t.lower() in self.tokens]
-            keys = [t.lower() for t in named]
+            named = [t for t in tokens if _key(t) in self.tokens]
+            keys = [_key(t) for t in named]
             if _HANDLE.search(name):
                 continue
             phrase = self.ordinary.issuperset(keys) and any(t[:1].islower() for t in named)
@@ -130,10 +140,10 @@ class Redactor:
         fake = self.senders.get(name)
         if fake is None:
             tokens = LETTERS.findall(name)
-            if _HANDLE.search(name) or not any(t.lower() in self.tokens for t in tokens):
+            if _HANDLE.search(name) or not any(_key(t) in self.tokens for t in tokens):
                 fake = f"Person {len(self.senders) + 1}"
             else:
-                fake = " ".join(self.tokens.get(t.lower(), t) for t in tokens)
+                fake = " ".join(self.tokens.get(_key(t), t) for t in tokens)
             self.senders[name] = fake
         return fake
 
@@ -151,7 +161,7 @@ class Redactor:
     def _mentions(self, text: str) -> frozenset[str] | None:
         """The name words the text may hold. Cheap test first: most messages mention nobody,
         and a substitution callback per word costs more than the whole rest of the pipeline."""
-        low = text.lower()
+        low = _key(text)
         if self.few is None:
             return self.token_keys.intersection(LETTERS.findall(low))
         for key in self.few:  # a plain loop: cheaper than any() over a generator
@@ -161,7 +171,7 @@ class Redactor:
 
     def _name(self, m: re.Match) -> str:
         word = m.group()
-        key = word.lower()
+        key = _key(word)
         if key in self.ordinary and not (
             (key not in self.phrase_only and name_use.used_as_name(m, self.tokens))
             or name_use.in_phrase(m, self.phrases.get(key, ()), self._present)

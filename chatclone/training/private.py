@@ -47,9 +47,13 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+PHONE_LIKE = re.compile(r"\+?\d[\d ()./-]{4,}\d")
+
+
 def redacted_name(name: str) -> str:
     """An export's file name without the personal words: 'WhatsApp Chat with Maya Cohen.txt'
     -> 'WhatsApp Chat with N N.txt' (platform words, digits and punctuation stay)."""
+    name = PHONE_LIKE.sub("N", name)  # an unsaved contact's chat is named by their number
     return re.sub(r"[^\W\d_]+", lambda m: m.group() if m.group().lower() in PLAIN else "N", name)
 
 
@@ -79,6 +83,7 @@ def stored_values(cfg: TrainConfig, info: dict) -> dict:
     from chatclone.data.privacy import Redactor
 
     names = [*cfg.me, *cfg.participant, *owner_names(info), *([cfg.persona] if cfg.persona else [])]
+    names += cfg.conversation  # a conversation is chosen by its title, usually a person's name
     redactor = Redactor(names)
     if "owner" in info:
         info["owner"] = redactor.text(str(info["owner"]))
