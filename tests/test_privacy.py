@@ -2,6 +2,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from chatclone.data.privacy import Redactor, iban_ok, luhn
 
 CASES = Path(__file__).parent / "fixtures" / "privacy" / "pii_cases.jsonl"
@@ -189,3 +191,22 @@ def test_a_one_to_one_chat_title_is_hidden_when_that_person_never_wrote(tmp_path
     written = conv.title + " " + " ".join(m.sender + " " + m.text for m in conv.messages)
     assert "Rahel" not in written and "Tesfaye" not in written, written
     assert conv.messages[0].text.startswith("hey " + conv.title.split()[0])
+
+
+@pytest.mark.parametrize(
+    "text, redacted",
+    [
+        ("card 4111 1111 1111 1111 12/25", "card <CARD> 12/25"),  # a card and its expiry
+        ("4111-1111-1111-1111 123", "<CARD> 123"),  # ... and its code
+        ("call +49 151 23456789 / 0151 23456789", "call <PHONE> / <PHONE>"),
+        ("numbers: 0151 23456789 0151 98765432", "numbers: <PHONE> <PHONE>"),
+        ("ruf 0151 23456789 18.30 an", "ruf <PHONE> 18.30 an"),
+        ("tel 06 12 34 56 78 / 06 98 76 54 32", "tel <PHONE> / <PHONE>"),
+        # numbers side by side that are no phone numbers stay
+        ("we were 2 3 4 5 6 7 8 9 10 11 12 13 14 15", None),
+        ("ids 123456 234567 345678 456789", None),
+        ("score 2021 2022 2023 2024 2025", None),
+    ],
+)
+def test_a_number_beside_other_numbers(text, redacted):
+    assert Redactor([]).text(text) == (redacted or text)

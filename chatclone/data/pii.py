@@ -141,13 +141,9 @@ def _not_order_number(m: re.Match) -> bool:
     )
 
 
-def _phone(m: re.Match) -> bool:
-    return is_phone(m.group()) and _not_order_number(m)
-
-
-def _card(m: re.Match) -> bool:
-    digits = m.group().replace(" ", "").replace("-", "")
-    return CARD_PREFIX.match(digits) is not None and luhn(digits)
+def _card_ok(text: str) -> bool:
+    digits = text.replace(" ", "").replace("-", "")
+    return 13 <= len(digits) <= 19 and CARD_PREFIX.match(digits) is not None and luhn(digits)
 
 
 def redact(text: str, counts: Counter) -> str:
@@ -159,8 +155,8 @@ def redact(text: str, counts: Counter) -> str:
         text = _sub(URL, text, "url", None, counts)
     if DIGITS.search(text) and len(DIGITS.findall(text)) >= 7:
         text = IBAN.sub(lambda m: _iban(m, counts), text)
-        text = _sub(CARD, text, "card", _card, counts)
-        text = _sub(PHONE_CANDIDATE, text, "phone", _phone, counts)
+        text = _sub(CARD, text, "card", _card_ok, counts)
+        text = _sub(PHONE_CANDIDATE, text, "phone", is_phone, counts, _not_order_number)
     return text
 
 
@@ -176,15 +172,65 @@ def _sub(
     pattern: re.Pattern,
     text: str,
     kind: str,
-    check: Callable[[re.Match], bool] | None,
+    valid: Callable[[str], bool] | None,
     counts: Counter,
+    context: Callable[[re.Match], bool] | None = None,
 ) -> str:
+    """Each match of `pattern` that is `valid` (and whose `context` allows it) replaced by the
+    kind's placeholder. A candidate that is not valid as a whole may hold valid ones: a card
+    followed by its expiry (`4111 1111 1111 1111 12/25`), two phone numbers side by side
+    (`0151 23456789 / 030 1234567`); its pieces are tried (`_pieces`)."""
     placeholder = f"<{kind.upper()}>"
 
     def repl(m: re.Match) -> str:
-        if check is not None and not check(m):
+        if context is not None and not context(m):
             return m.group()
-        counts[kind] += 1
-        return placeholder
+        if valid is None or valid(m.group()):
+            counts[kind] += 1
+            return placeholder
+        return _pieces(
+            m.group(), valid, placeholder, kind, counts, PHONE_STARTS if kind == "phone" else ()
+        )
 
     return pattern.sub(repl, text)
+
+
+PHONE_STARTS = ("+", "(", "0")
+_PIECE = re.compile(r"[^\s/]+")
+MAX_PIECES = 8  # a phone number or card is at most 19 digits: never more pieces than this
+
+
+def _pieces(
+    text: str,
+    valid: Callable[[str], bool],
+    placeholder: str,
+    kind: str,
+    counts: Counter,
+    starts: tuple[str, ...] = (),
+) -> str:
+    """`text` with the longest valid runs of its space-separated pieces replaced, left to
+    right, never across a `/`; the rest as it was. A run has no piece of fewer than two digits
+    ("... 900123 2 times", and "3 4 5 6 7 8 9 10" would pass as a number of some region) and,
+    with `starts`, begins with one of them (a phone number side by side with others is written
+    with its `+` or trunk `0`: "345678 456789" among ids is none)."""
+    spans = [m.span() for m in _PIECE.finditer(text)]
+    short = [len(DIGITS.findall(text[a:b])) < 2 for a, b in spans]
+    out, done, i = [], 0, 0
+    while i < len(spans):
+        for j in range(min(len(spans), i + MAX_PIECES), i, -1):
+            start, end = spans[i][0], spans[j - 1][1]
+            run = text[start:end]
+            if (
+                (i, j) != (0, len(spans))  # the whole is not valid: that is why we are here
+                and "/" not in run
+                and not any(short[i:j])
+                and (not starts or run.startswith(starts))
+                and valid(run)
+            ):
+                out += [text[done:start], placeholder]
+                counts[kind] += 1
+                done, i = end, j
+                break
+        else:
+            i += 1
+    return "".join(out) + text[done:]
