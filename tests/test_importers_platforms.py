@@ -289,3 +289,13 @@ def test_overlapping_exports_of_one_chat_merge_into_one_conversation(tmp_path):
     assert texts(result.conversations[0]) == texts(whole) + [("Alex Moreau", "ok")] * 2
     assert [r.skipped["duplicate"] for r in result.reports] == [0, overlap]
     assert sum(r.imported for r in result.reports) == len(result.conversations[0].messages)
+
+
+def test_imessage_edit_history_over_several_lines_keeps_the_last_version():
+    from chatclone.data.importers.imessage import clean
+
+    history = ["Feb 09, 2024 11:43:00 AM line one", "line two", "Edited 1 minute later: new one"]
+    assert clean([*history, "new two"]) == ("", "new one\nnew two")
+    assert clean([*history, "new two", "Sent with Confetti"]) == ("", "new one\nnew two")
+    # "Edited … later:" without a dated first version is what someone wrote
+    assert clean(["nice", "Edited the photo later: ok"]) == ("", "nice\nEdited the photo later: ok")

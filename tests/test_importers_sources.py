@@ -130,6 +130,30 @@ def test_zip_in_a_zip_is_read_and_a_third_level_is_reported(tmp_path):
     )
 
 
+def test_a_zip_whose_chat_has_no_message_is_reported_not_an_error(tmp_path):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    notice = "1/2/21, 9:41 PM - Messages and calls are end-to-end encrypted. Tap to learn more.\n"
+    (folder / "WhatsApp Chat - Dana.zip").write_bytes(_zip_bytes({"_chat.txt": notice}))
+    result = load_data(folder)
+    assert result.conversations == []
+    [report] = result.reports
+    assert (report.format, report.read, dict(report.skipped)) == ("whatsapp", 1, {"system": 1})
+
+
+def test_a_zip_left_in_a_zip_is_named_when_nothing_else_there_is_a_chat(tmp_path):
+    dana = _zip_bytes({"_chat.txt": "[14/06/2021, 19:21:01] Owen Price: hey\n"})
+    middle = _zip_bytes({"notes.txt": "random notes", "WhatsApp Chat - Dana.zip": dana})
+    path = tmp_path / "outer.zip"
+    path.write_bytes(_zip_bytes({"middle.zip": middle}))
+    with pytest.raises(ChatcloneError) as err:
+        load_data(path)
+    assert str(err.value).endswith(
+        "Left in the zip: WhatsApp Chat - Dana.zip (a zip in a zip in a zip: extract the outer "
+        "ones first)."
+    )
+
+
 def test_zip_without_a_chat(tmp_path):
     path = tmp_path / "photos.zip"
     with zipfile.ZipFile(path, "w") as z:

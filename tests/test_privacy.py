@@ -104,7 +104,15 @@ def test_names_with_a_title_an_initial_or_a_number_are_still_names():
         out = r.text(text)
         assert not {"yael", "katz", "noa", "levi"} & set(out.lower().replace("!", "").split()), out
     assert r.text("thanks Dr Katz").startswith("thanks Dr ")  # the title is no name
-    assert r.sender("Dr. Yael Katz") == "Dr " + r.text("Yael Katz")
+    assert r.sender("Dr. Yael Katz") == "Dr. " + r.text("Yael Katz")
+    assert r.sender("Dani Levi 2") == r.text("Dani Levi") + " 2"
+
+
+def test_two_people_never_share_a_stand_in():
+    r = Redactor(["Dani", "Dani 2", "Dani!", "Maya Cohen"])
+    fakes = [r.sender(n) for n in ["Dani", "Dani 2", "Dani!", "Maya Cohen"]]
+    assert len(set(fakes)) == 4, fakes
+    assert r.sender("Dani") == fakes[0]  # and each keeps theirs
     assert r.sender("+972 54-123-4567").startswith("Person ")
     assert r.sender("noa.levi").startswith("Person ")
 

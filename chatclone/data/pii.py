@@ -214,6 +214,8 @@ def _pieces(
     with `starts`, begins with one of them (a phone number side by side with others is written
     with its `+` or trunk `0`: "345678 456789" among ids is none)."""
     spans = [m.span() for m in _PIECE.finditer(text)]
+    if len(spans) > 3 * MAX_PIECES:
+        return text  # a long run of numbers (a table, a list of codes): no few numbers in it
     short = [len(DIGITS.findall(text[a:b])) < 2 for a, b in spans]
     out, done, i = [], 0, 0
     while i < len(spans):

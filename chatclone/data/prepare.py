@@ -17,7 +17,7 @@ from chatclone.config import TrainConfig
 from chatclone.data.filters import Filters, apply_filters
 from chatclone.data.importers import ImportResult, load_data
 from chatclone.data.people import Owners, norm_name, pool_persona, resolve_owners
-from chatclone.data.privacy import Redactor
+from chatclone.data.privacy import Redactor, is_handle
 from chatclone.data.records import Conversation, Message, gc_paused
 from chatclone.data.select import SelectionRules, select_dialogues
 from chatclone.errors import ChatcloneError
@@ -71,11 +71,8 @@ def prepare_conversations(
     redactor = None
     keep_name = inp.keep_persona_name
     if inp.redact:
-        # A one-to-one chat is titled with the other person's name, also when they never wrote
-        # in it or wrote from a number: the title is one of the names to hide.
-        everyone = {s for c in convs for s in c.participants} | {
-            c.title for c in convs if c.title and len(c.participants) <= 2
-        }
+        everyone = {s for c in convs for s in c.participants}
+        everyone |= {t for c in convs if (t := _unseen_partner(c, owners))}
         keep = _persona_names(convs, owners, persona) if keep_name else set()
         redactor = Redactor(everyone, keep)
     prepared = Prepared([], owners, removed, reports=result.reports)
@@ -92,6 +89,16 @@ def prepare_conversations(
         fakes = [f for real, f in redactor.senders.items() if f != real]
         prepared.stand_ins = sorted(set(fakes))[:3]
     return prepared
+
+
+def _unseen_partner(conv: Conversation, owners: Owners) -> str | None:
+    """The title of a one-to-one chat whose other person never wrote under a name (only the
+    owner wrote, or they wrote from a number): the title is that person's name, to hide."""
+    own = owners.names.get(conv.id, frozenset())
+    others = [p for p in conv.participants if p not in own]
+    if not conv.title or conv.title in conv.participants or len(others) > 1:
+        return None
+    return conv.title if all(is_handle(p) for p in others) else None
 
 
 def _persona_names(convs: list[Conversation], owners: Owners, persona: str | None) -> set[str]:
@@ -155,7 +162,7 @@ def _rebuild(
 
 def _title(conv: Conversation, redactor: Redactor) -> str:
     # A 1:1 chat is titled with the other person's name: it gets their stand-in like any mention.
-    if conv.title in conv.participants or len(conv.participants) <= 2:
+    if conv.title in conv.participants:
         return redactor.sender(conv.title)
     return redactor.text(conv.title)
 

@@ -61,6 +61,11 @@ dr mr mrs ms mx prof sir jr sr
 _HANDLE = re.compile(r"@|\d{3}|^[^\s.]+(?:\.[^\s.]+)+$")
 
 
+def is_handle(name: str) -> bool:
+    """Whether a sender's name is a handle (an e-mail, @user, phone number, dotted word)."""
+    return _HANDLE.search(name) is not None
+
+
 def _key(token: str) -> str:
     """A name word as the tables keep it: lower case, without the dot `lower()` gives the
     Turkish dotted capital ("İbrahim" -> "ibrahim", as a case-insensitive pattern matches it)."""
@@ -142,8 +147,16 @@ class Redactor:
             tokens = LETTERS.findall(name)
             if _HANDLE.search(name) or not any(_key(t) in self.tokens for t in tokens):
                 fake = f"Person {len(self.senders) + 1}"
-            else:
-                fake = " ".join(self.tokens.get(_key(t), t) for t in tokens)
+            else:  # the name's own shape, its words swapped: "Dani 2" -> "Alex 2"
+                fake = LETTERS.sub(lambda m: self.tokens.get(_key(m.group()), m.group()), name)
+                fake = " ".join(fake.split())
+            taken = set(self.senders.values())
+            if fake in taken:  # two people never share a stand-in
+                fake = next(
+                    f"{fake} ({k})"
+                    for k in range(2, len(taken) + 3)
+                    if f"{fake} ({k})" not in taken
+                )
             self.senders[name] = fake
         return fake
 

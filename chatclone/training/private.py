@@ -47,13 +47,13 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-PHONE_LIKE = re.compile(r"\+?\d[\d ()./-]{4,}\d")
-
-
 def redacted_name(name: str) -> str:
     """An export's file name without the personal words: 'WhatsApp Chat with Maya Cohen.txt'
-    -> 'WhatsApp Chat with N N.txt' (platform words, digits and punctuation stay)."""
-    name = PHONE_LIKE.sub("N", name)  # an unsaved contact's chat is named by their number
+    -> 'WhatsApp Chat with N N.txt'; a phone number (an unsaved contact's chat is named by it)
+    becomes N too; platform words, other digits (dates, counters) and punctuation stay."""
+    from chatclone.data.pii import PHONE_CANDIDATE, is_phone
+
+    name = PHONE_CANDIDATE.sub(lambda m: "N" if is_phone(m.group()) else m.group(), name)
     return re.sub(r"[^\W\d_]+", lambda m: m.group() if m.group().lower() in PLAIN else "N", name)
 
 

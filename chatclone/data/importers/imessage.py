@@ -85,6 +85,7 @@ def _spoken(lines: list[str]) -> tuple[list[str], bool, bool]:
     unsent; whether an attachment was left out."""
     kept: list[str] = []
     unsent = media = False
+    edits = _edit_history(lines)  # line index -> what it becomes in the last version
     i = 0
     while i < len(lines):
         line = lines[i].strip()
@@ -95,11 +96,8 @@ def _spoken(lines: list[str]) -> tuple[list[str], bool, bool]:
             if j > i + 1:
                 i = j
                 continue
-        edit = EDITED.fullmatch(line)
-        if edit is not None and kept:
-            kept[-1] = edit.group(1)  # replaces the version before it
-        elif i + 1 < len(lines) and STAMP.match(line) and EDITED.fullmatch(lines[i + 1].strip()):
-            kept.append(line[STAMP.match(line).end() :])  # the first version, dated
+        if i in edits:
+            kept += edits[i]
         elif UNSENT.fullmatch(line):
             unsent = True
         elif ATTACHMENT.fullmatch(line):
@@ -108,6 +106,34 @@ def _spoken(lines: list[str]) -> tuple[list[str], bool, bool]:
             kept.append(lines[i])
         i += 1
     return kept, unsent, media
+
+
+def _edit_history(lines: list[str]) -> dict[int, list[str]]:
+    """An edited part is `<date> first version` then `Edited … later: next version` for each
+    edit, each version maybe over several lines: {first line: the last version's lines, each
+    other line of the history: nothing}. Empty when nothing was edited."""
+    edited = [i for i, line in enumerate(lines) if EDITED.fullmatch(line.strip())]
+    if not edited:
+        return {}
+    start = next((i for i in range(edited[0], -1, -1) if STAMP.match(lines[i].strip())), None)
+    if start is None:
+        return {}
+    end = edited[-1] + 1  # the last version runs to the first line the exporter adds
+    while end < len(lines) and not _added(lines[end].strip()):
+        end += 1
+    last = [EDITED.fullmatch(lines[edited[-1]].strip()).group(1), *lines[edited[-1] + 1 : end]]
+    return {start: last} | {i: [] for i in range(start + 1, end)}
+
+
+def _added(line: str) -> bool:
+    """A line imessage-exporter writes after a message's text (a note, a list, a path)."""
+    return (
+        line in REACTIONS
+        or line in NOTES
+        or EFFECT.fullmatch(line) is not None
+        or UNSENT.fullmatch(line) is not None
+        or ATTACHMENT.fullmatch(line) is not None
+    )
 
 
 class IMessageImporter:

@@ -167,8 +167,8 @@ def load_folder(
         result = _zip_in_folder(path, forced, in_zip)
         merged.conversations += result.conversations
         merged.reports += result.reports
-    if not merged.conversations and not matches:
-        why = [r.decisions.get("why", "") for r in merged.reports]
+    why = [r.decisions["why"] for r in merged.reports if "why" in r.decisions]
+    if not matches and len(why) == len(zips):  # no export at all, only zips without one
         more = f" (and {len(why) - 3} more zips like these)" if len(why) > 3 else ""
         raise NoChatExport(
             f"{plain(shown)}: no chat export in this folder or in its zips. {' '.join(why[:3])}{more}"
@@ -220,7 +220,7 @@ def load_zip(path: Path, forced: Importer | None = None, nested: bool = False) -
         if not members and refused:
             raise NoChatExport(
                 f"{plain(path)}: no chat in this zip can be read safely: {summarise(refused)} "
-                f"left in it ({', '.join(sorted(set(refused.values())))}). Fix: extract the zip "
+                f"left in it ({_reasons(refused)}). Fix: extract the zip "
                 "yourself, check those files, and pass the extracted folder"
             )
         if not members:
@@ -232,7 +232,10 @@ def load_zip(path: Path, forced: Importer | None = None, nested: bool = False) -
         try:
             result = load_folder(root, forced, shown=str(path), in_zip=True)
         except ChatcloneError as e:
-            raise type(e)(str(e).replace(str(root), f"{path}!")) from None
+            left = (
+                f" Left in the zip: {summarise(refused)} ({_reasons(refused)})." if refused else ""
+            )
+            raise type(e)(str(e).replace(str(root), f"{path}!") + left) from None
         for report in result.reports:
             report.path = report.path.replace(str(root), f"{path}!")
             for key, value in report.decisions.items():  # a zip's own report names its files
@@ -261,3 +264,7 @@ def load_all(specs: list[str | Path], format: str | None = None) -> ImportResult
         merged.conversations += result.conversations
         merged.reports += result.reports
     return merge_overlaps(merged)
+
+
+def _reasons(refused: dict[str, str]) -> str:
+    return ", ".join(sorted(set(refused.values())))
